@@ -1,0 +1,53 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint format check worker clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.installed
+
+# Fresh random keys for the local demo, written once and kept (private: mode 600).
+.env:
+	umask 077 && $(PYTHON) -m ony.devenv > .env.tmp && mv .env.tmp .env
+
+## run: a working server with the demo organization on 127.0.0.1:8000 (SQLite, in-process tasks)
+run: $(VENV)/.installed .env
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py runserver 127.0.0.1:8000
+
+## test: the whole suite (PostgreSQL and Redis when DATABASE_URL and REDIS_URL point at them)
+test: $(VENV)/.installed-dev
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+## lint: ruff check and ruff format --check
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+## format: apply ruff's fixes and formatting
+format: $(VENV)/.installed-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+## check: Django's system checks, including the deployment ones
+check: $(VENV)/.installed
+	$(BIN)/python manage.py check --deploy
+
+## worker: a Celery worker with beat, for a server that has REDIS_URL set
+worker: $(VENV)/.installed
+	$(BIN)/celery -A ony worker --beat --loglevel INFO
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

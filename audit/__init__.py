@@ -1,0 +1,1 @@
+"""Audit: the per-organization keyed hash chain, its verification and checkpoints."""

@@ -1,0 +1,1 @@
+"""Devices: enrollment, per-device decision keys, verdict signing, revocation."""

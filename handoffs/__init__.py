@@ -1,0 +1,1 @@
+"""Handoffs: the risk taxonomy, the handoff state machine, the agent API, deadlines."""

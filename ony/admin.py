@@ -1,0 +1,169 @@
+"""Dashboard pages for organizations, memberships, users and login devices."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Model, QuerySet
+from django.http import HttpRequest
+
+from ony import services
+from ony.admin_base import OrgScopedAdmin, SuperuserOnlyAdmin
+from ony.forms import MembershipAddForm, MembershipChangeForm, UserChangeForm, UserCreationForm
+from ony.models import Membership, Organization, TOTPDevice, User
+from ony.models.tenancy import has_role, org_ids_for, roles_by_org
+from ony.roles import MANAGE, READ
+
+admin.site.unregister(Group)
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    """Superusers create and delete organizations; an org's admins edit its settings."""
+
+    list_display = ["name", "slug", "timezone", "member_count", "public_id"]
+    search_fields = ["name", "slug"]
+    fields = [
+        "name",
+        "slug",
+        "public_id",
+        "timezone",
+        "deadline_seconds_low",
+        "deadline_seconds_medium",
+        "deadline_seconds_high",
+        "deadline_seconds_critical",
+        "created_at",
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        qs = Organization.objects.for_user(request.user)
+        return qs.annotate(member_total=Count("memberships"))
+
+    @admin.display(description="Members", ordering="member_total")
+    def member_count(self, obj: Organization) -> int:
+        return obj.member_total
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> list[str]:
+        readonly = ["public_id", "created_at"]
+        if obj is not None and not request.user.is_superuser:
+            readonly.append("slug")  # scripts and URLs name orgs by slug
+        return readonly
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser or bool(roles_by_org(request.user))
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        if obj is None:
+            return self.has_module_permission(request)
+        return has_role(request.user, obj, READ)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        if obj is None:
+            return request.user.is_superuser or bool(org_ids_for(request.user, MANAGE))
+        return has_role(request.user, obj, MANAGE)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return request.user.is_superuser
+
+
+@admin.register(Membership)
+class MembershipAdmin(OrgScopedAdmin):
+    list_display = ["user", "org", "role", "masked_phone", "oncall_order", "public_id"]
+    list_filter = [("org", admin.RelatedOnlyFieldListFilter), "role"]
+    search_fields = ["user__email", "user__full_name"]
+    list_select_related = ["user", "org"]
+    ordering = ["org__name", "oncall_order", "user__email"]
+
+    @admin.display(description="Phone")
+    def masked_phone(self, obj: Membership) -> str:
+        return obj.masked_phone
+
+    def get_form(self, request: HttpRequest, obj: Model | None = None, **kwargs: Any) -> Any:
+        kwargs["form"] = MembershipAddForm if obj is None else MembershipChangeForm
+        kwargs["fields"] = None
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Model | None = None) -> Any:
+        if obj is None:
+            fields = ["org", "email", "role", "phone", "timezone", "oncall_order"]
+        else:
+            fields = ["org", "user", "public_id", "role", "phone", "timezone", "oncall_order"]
+        return [
+            (None, {"fields": fields}),
+            ("Chat", {"fields": ["telegram_chat_id", "slack_user_id"]}),
+        ]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> list[str]:
+        return [] if obj is None else ["org", "user", "public_id"]
+
+    def get_list_display(self, request: HttpRequest) -> list[str]:
+        return self.list_display
+
+    def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
+        self.check_writable(request, [obj])
+        fields = {name: form.cleaned_data[name] for name in services.EDITABLE_MEMBER_FIELDS}
+        if change:
+            services.update_member(obj, **fields)
+        else:
+            created = services.add_member(obj.org, form.cleaned_data["email"], **fields)
+            obj.pk, obj.user, obj.public_id = created.pk, created.user, created.public_id
+
+    def delete_model(self, request: HttpRequest, obj: Membership) -> None:
+        self.check_writable(request, [obj])
+        services.remove_member(obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        members = list(queryset)
+        self.check_writable(request, members)
+        for membership in members:
+            try:
+                services.remove_member(membership)
+            except ValidationError as exc:
+                self.message_user(request, f"{membership}: {exc.messages[0]}", messages.ERROR)
+
+
+@admin.register(User)
+class UserAdmin(SuperuserOnlyAdmin, DjangoUserAdmin):
+    form = UserChangeForm
+    add_form = UserCreationForm
+    list_display = ["email", "full_name", "is_staff", "is_superuser", "is_active", "last_login"]
+    list_filter = ["is_staff", "is_superuser", "is_active"]
+    search_fields = ["email", "full_name"]
+    ordering = ["email"]
+    filter_horizontal: list[str] = []
+    fieldsets = [
+        (None, {"fields": ["email", "password"]}),
+        ("Person", {"fields": ["full_name"]}),
+        ("Access", {"fields": ["is_active", "is_staff", "is_superuser"]}),
+        ("Dates", {"fields": ["last_login", "date_joined"]}),
+    ]
+    add_fieldsets = [
+        (None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]}),
+    ]
+
+
+@admin.register(TOTPDevice)
+class TOTPDeviceAdmin(SuperuserOnlyAdmin):
+    """Login devices. The secret is never shown here (see `manage.py totp_device`)."""
+
+    list_display = ["user", "name", "confirmed", "last_used_at", "throttling_failure_count"]
+    search_fields = ["user__email", "name"]
+    fields = ["user", "name", "confirmed", "last_used_at", "throttling_failure_count"]
+    readonly_fields = ["user", "last_used_at", "throttling_failure_count"]
+    actions = ["reset_throttling"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # created by `manage.py totp_device`, which shows the secret once
+
+    @admin.action(description="Reset failed-attempt throttling")
+    def reset_throttling(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for device in queryset:
+            device.throttle_reset()
+        self.message_user(request, "Throttling reset.")

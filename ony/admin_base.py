@@ -1,0 +1,121 @@
+"""The dashboard's base: the OTP-protected admin site and organization scoping.
+
+``OrgScopedAdmin`` is the ModelAdmin for every ``OrgOwned`` model: rows come
+from ``for_user``, the ``org`` choices are the organizations the user manages,
+and every write is re-checked against the row's own organization.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
+from django_otp.admin import OTPAdminSite
+
+from ony.models import Organization
+from ony.models.tenancy import has_role, org_ids_for, roles_by_org
+from ony.roles import MANAGE, READ
+
+
+class OnyAdminSite(OTPAdminSite):
+    """Login needs email, password and a TOTP code; members see only their orgs."""
+
+    site_header = "Ony"
+    site_title = "Ony"
+    index_title = "Dashboard"
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        # OTPAdminSite: active, staff, and verified with a TOTP code this session.
+        if not super().has_permission(request):
+            return False
+        return request.user.is_superuser or bool(roles_by_org(request.user))
+
+
+def _allowed(request: HttpRequest, org_pk: int | None, roles: frozenset[str]) -> bool:
+    """Whether the user holds ``roles`` in ``org_pk`` (or, if None, in any org)."""
+    user = request.user
+    if user.is_superuser:
+        return True
+    if org_pk is None:
+        return bool(org_ids_for(user, roles))
+    return has_role(user, org_pk, roles)
+
+
+class SuperuserOnlyAdmin(admin.ModelAdmin):
+    """Installation-wide models (users, login devices): superusers only."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return request.user.is_superuser
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return request.user.is_superuser
+
+
+class OrgScopedAdmin(admin.ModelAdmin):
+    """ModelAdmin for ``OrgOwned`` models.
+
+    Everyone with a role in an org reads its rows; ``write_roles`` (admins by
+    default) add, change and delete them.
+    """
+
+    write_roles: frozenset[str] = MANAGE
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).for_user(request.user)
+
+    def org_pk_of(self, obj: Model) -> int:
+        return obj.org_id
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return _allowed(request, None, READ)
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return _allowed(request, obj and self.org_pk_of(obj), READ)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return _allowed(request, None, self.write_roles)
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return _allowed(request, obj and self.org_pk_of(obj), self.write_roles)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return _allowed(request, obj and self.org_pk_of(obj), self.write_roles)
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.related_model is Organization:
+            kwargs["queryset"] = Organization.objects.for_user(request.user, self.write_roles)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def check_writable(self, request: HttpRequest, objs: list[Model]) -> None:
+        """Refuse (403) a write that touches a row outside the user's managed orgs.
+
+        The changelist shows rows of every org the user can read, so a bulk
+        action must not reach the ones they only read.
+        """
+        for obj in objs:
+            if not _allowed(request, self.org_pk_of(obj), self.write_roles):
+                raise PermissionDenied
+
+    def save_model(self, request: HttpRequest, obj: Model, form: Any, change: bool) -> None:
+        self.check_writable(request, [obj])
+        super().save_model(request, obj, form, change)
+
+    def delete_model(self, request: HttpRequest, obj: Model) -> None:
+        self.check_writable(request, [obj])
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self.check_writable(request, list(queryset))
+        super().delete_queryset(request, queryset)

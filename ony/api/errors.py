@@ -1,0 +1,57 @@
+"""One error format for the whole API: ``{"code": "snake_case", "detail": "text"}``.
+
+``code`` is stable and meant for programs; ``detail`` is for people. Field
+validation errors add ``errors``: ``{field: [{"code", "detail"}]}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+def error_body(code: str, detail: str, **extra: Any) -> dict[str, Any]:
+    return {"code": code, "detail": detail, **extra}
+
+
+def _field_errors(detail: Any, codes: Any) -> Any:
+    if isinstance(detail, dict):
+        return {key: _field_errors(value, codes[key]) for key, value in detail.items()}
+    if isinstance(detail, list):
+        return [_field_errors(item, code) for item, code in zip(detail, codes, strict=False)]
+    return {"code": codes, "detail": str(detail)}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    # Normalise Django's own exceptions first, so every branch below sees DRF's.
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(as_serializer_error(exc))
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        codes = exc.get_codes()
+        if isinstance(codes, dict | list):
+            body = error_body(
+                "invalid", "The request is not valid.", errors=_field_errors(exc.detail, codes)
+            )
+        else:
+            body = error_body(str(codes), str(exc.detail))
+    elif isinstance(exc, exceptions.APIException):
+        codes = exc.get_codes()
+        body = error_body(codes if isinstance(codes, str) else "error", str(exc.detail))
+    else:  # pragma: no cover - DRF only answers for APIException subclasses
+        body = error_body("error", "The request failed.")
+    response.data = body
+    return response

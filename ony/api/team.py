@@ -1,0 +1,55 @@
+"""The team view: a member's organizations and who is in them (phones masked)."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ony.models import Membership, Organization
+from ony.models.tenancy import roles_by_org
+
+
+class OrganizationOutput(serializers.Serializer):
+    id = serializers.CharField(source="public_id")
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    timezone = serializers.CharField()
+    role = serializers.SerializerMethodField()
+
+    def get_role(self, org: Organization) -> str | None:
+        return self.context["roles"].get(org.pk)
+
+
+class MemberOutput(serializers.Serializer):
+    id = serializers.CharField(source="public_id")
+    email = serializers.EmailField(source="user.email")
+    name = serializers.CharField(source="user.full_name")
+    role = serializers.CharField()
+    phone = serializers.CharField(source="masked_phone")
+    oncall_order = serializers.IntegerField(allow_null=True)
+
+
+class OrganizationListApi(APIView):
+    """``GET /api/v1/orgs``: the organizations the caller belongs to, with their role."""
+
+    def get(self, request: Request) -> Response:
+        orgs = Organization.objects.for_user(request.user)
+        context = {"roles": roles_by_org(request.user)}
+        return Response({"results": OrganizationOutput(orgs, many=True, context=context).data})
+
+
+class MemberListApi(APIView):
+    """``GET /api/v1/orgs/{slug}/members``: the org's members; 404 outside the caller's orgs."""
+
+    def get(self, request: Request, slug: str) -> Response:
+        org = get_object_or_404(Organization.objects.for_user(request.user), slug=slug)
+        members = (
+            Membership.objects.for_user(request.user)
+            .for_org(org)
+            .select_related("user")
+            .order_by("oncall_order", "user__email")
+        )
+        return Response({"results": MemberOutput(members, many=True).data})

@@ -1,0 +1,19 @@
+from django.apps import AppConfig
+from django.contrib.admin.apps import AdminConfig
+
+
+class OnyConfig(AppConfig):
+    name = "ony"
+    verbose_name = "Organizations and people"
+
+    def ready(self) -> None:
+        # The Celery app is imported here rather than in ony/__init__.py, which
+        # must stay import-free for the standard-library connector. ready() runs
+        # in the web process and in the Celery worker alike.
+        from ony import celery, checks  # noqa: F401
+
+
+class OnyAdminConfig(AdminConfig):
+    """django.contrib.admin, with Ony's OTP-protected, organization-scoped site."""
+
+    default_site = "ony.admin_base.OnyAdminSite"

@@ -1,0 +1,74 @@
+"""Dashboard forms for memberships and users."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth.forms import BaseUserCreationForm
+from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
+from django.core.exceptions import ValidationError
+
+from ony.models import Membership, User
+from ony.models.user import normalize_email
+from ony.phone import normalize_e164
+from ony.roles import MANAGE
+
+MEMBER_FIELDS = ["role", "phone", "timezone", "oncall_order", "telegram_chat_id", "slack_user_id"]
+
+
+class MembershipFormMixin:
+    def clean_phone(self) -> str:
+        phone = self.cleaned_data.get("phone", "")
+        return normalize_e164(phone) if phone else ""
+
+
+class MembershipAddForm(MembershipFormMixin, forms.ModelForm):
+    """Add a person to an org by email, so no list of the installation's users is shown."""
+
+    email = forms.EmailField(help_text="A new address creates the user.")
+
+    class Meta:
+        model = Membership
+        fields = ["org", "email", *MEMBER_FIELDS]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        org, email = cleaned.get("org"), cleaned.get("email")
+        if org and email:
+            already = Membership.objects.for_org(org).filter(user__email=normalize_email(email))
+            if already.exists():
+                raise ValidationError(f"{email} is already a member.", code="already_member")
+        return cleaned
+
+
+class MembershipChangeForm(MembershipFormMixin, forms.ModelForm):
+    """Change role and contact details; the org and the person stay as they are."""
+
+    class Meta:
+        model = Membership
+        fields = MEMBER_FIELDS
+
+    def clean_role(self) -> str:
+        role = self.cleaned_data["role"]
+        instance = self.instance
+        if instance.role in MANAGE and role not in MANAGE:
+            admins = Membership.objects.for_org(instance.org_id).filter(role__in=MANAGE)
+            if admins.count() <= 1:
+                raise ValidationError(
+                    "An organization needs at least one admin: make someone else admin first.",
+                    code="last_admin",
+                )
+        return role
+
+
+class UserCreationForm(BaseUserCreationForm):
+    class Meta:
+        model = User
+        fields = ("email",)
+
+
+class UserChangeForm(DjangoUserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"

@@ -1,0 +1,114 @@
+"""Organizations and memberships (a person's role and contact details in one org)."""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Iterable
+from typing import Any, Self
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from ony import ids
+from ony.models.tenancy import OrgOwned, OrgScopedQuerySet
+from ony.phone import mask_phone, validate_e164
+from ony.roles import READ, Role
+
+#: The longest a handoff may wait for a decision, whatever an org configures.
+MAX_DEADLINE_SECONDS = 15 * 60
+MIN_DEADLINE_SECONDS = 30
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not a known time zone.", code="invalid_timezone")
+
+
+def _deadline_field(default: int, risk: str) -> models.PositiveIntegerField:
+    return models.PositiveIntegerField(
+        default=default,
+        validators=[
+            MinValueValidator(MIN_DEADLINE_SECONDS),
+            MaxValueValidator(MAX_DEADLINE_SECONDS),
+        ],
+        help_text=f"Seconds a {risk}-risk handoff waits for a decision (at most 15 minutes).",
+    )
+
+
+class OrganizationQuerySet(models.QuerySet):
+    def for_user(self, user: Any, roles: Iterable[str] = READ) -> Self:
+        """Organizations where ``user`` holds one of ``roles`` (all, for a superuser)."""
+        from ony.models.tenancy import org_ids_for
+
+        if not getattr(user, "is_authenticated", False) or not user.is_active:
+            return self.none()
+        if user.is_superuser:
+            return self.all()
+        return self.filter(pk__in=org_ids_for(user, roles))
+
+
+class Organization(models.Model):
+    public_id = models.CharField(max_length=16, unique=True, default=ids.org_id, editable=False)
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=50, unique=True)
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    deadline_seconds_low = _deadline_field(120, "low")
+    deadline_seconds_medium = _deadline_field(300, "medium")
+    deadline_seconds_high = _deadline_field(600, "high")
+    deadline_seconds_critical = _deadline_field(600, "critical")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OrganizationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def deadline_seconds(self, risk: str) -> int:
+        """The configured deadline for ``risk`` (``low`` .. ``critical``)."""
+        return getattr(self, f"deadline_seconds_{risk}")
+
+
+class MembershipQuerySet(OrgScopedQuerySet):
+    def on_call(self) -> Self:
+        """Members who are called, in call order."""
+        return self.filter(oncall_order__isnull=False).order_by("oncall_order", "pk")
+
+
+class Membership(OrgOwned):
+    """A person's place in one organization: role, phone, on-call position, chat ids."""
+
+    public_id = models.CharField(max_length=16, unique=True, default=ids.member_id, editable=False)
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey("ony.User", on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
+    phone = models.CharField(
+        max_length=16, blank=True, validators=[validate_e164], help_text="E.164, e.g. +14155551234."
+    )
+    timezone = models.CharField(
+        max_length=64, blank=True, validators=[validate_timezone], help_text="Blank: the org's."
+    )
+    oncall_order = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Position in the call order; blank: never called."
+    )
+    telegram_chat_id = models.CharField(max_length=32, blank=True)
+    slack_user_id = models.CharField(max_length=32, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["org", "user__email"]
+        constraints = [
+            models.UniqueConstraint(fields=["org", "user"], name="membership_unique_user_per_org")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.org} ({self.role})"
+
+    @property
+    def masked_phone(self) -> str:
+        return mask_phone(self.phone)

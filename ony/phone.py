@@ -1,0 +1,54 @@
+"""Phone numbers: E.164 validation on the way in, masking on the way out.
+
+A number is shown in full only to the telephony provider when it places a
+call. Everywhere else (logs, admin lists, the team API, audit data) it is
+masked as ``+1 *** *** 1234``: country code and the last four digits.
+"""
+
+from __future__ import annotations
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+
+MASK_UNKNOWN = "+** *** *** ****"
+
+
+def normalize_e164(value: str) -> str:
+    """Return ``value`` as E.164, or raise ``ValidationError`` (code ``invalid_phone``).
+
+    The number must be written in international form (leading ``+``) and be a
+    valid number for its country; spaces, dashes and brackets are accepted.
+    """
+    text = (value or "").strip()
+    if not text.startswith("+"):
+        raise ValidationError(
+            "Enter the number in international form, starting with + and the country code.",
+            code="invalid_phone",
+        )
+    try:
+        number = phonenumbers.parse(text, None)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise ValidationError("Enter a valid phone number.", code="invalid_phone")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def validate_e164(value: str) -> None:
+    """Model validator: the stored value must already be in E.164 form."""
+    if normalize_e164(value) != value:
+        raise ValidationError("Store phone numbers in E.164 form.", code="invalid_phone")
+
+
+def mask_phone(value: str | None) -> str:
+    """``+14155551234`` -> ``+1 *** *** 1234``; empty stays empty."""
+    if not value:
+        return ""
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        return MASK_UNKNOWN
+    national = str(number.national_number)
+    if len(national) < 6:
+        return MASK_UNKNOWN
+    return f"+{number.country_code} *** *** {national[-4:]}"

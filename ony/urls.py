@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.urls import path
+
+from ony import views
+from ony.api import team
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+    path("api/v1/orgs", team.OrganizationListApi.as_view(), name="api-orgs"),
+    path("api/v1/orgs/<slug:slug>/members", team.MemberListApi.as_view(), name="api-org-members"),
+]
+
+handler404 = "ony.views.not_found"
+handler500 = "ony.views.server_failed"

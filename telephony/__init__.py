@@ -1,0 +1,1 @@
+"""Telephony: approval calls through SignalWire, IVR views, escalation, the simulator."""

@@ -1,0 +1,24 @@
+"""Test settings: the real ony.settings, with fixed test keys and DEBUG off.
+
+DATABASE_URL and REDIS_URL come from the environment (CI sets PostgreSQL and
+Redis); without them the suite runs on SQLite and the local-memory cache.
+"""
+
+import os
+
+os.environ.update(
+    {
+        "ONY_ENV_FILE": "",  # never read a developer's .env
+        "DEBUG": "0",
+        "SECRET_KEY": "test-secret-key-not-for-production-0123456789abcdef",
+        "ONY_ENCRYPTION_KEYS": "dGVzdC1lbmNyeXB0aW9uLWtleS0wMDAwMDAwMDAwMDA=",
+        "ONY_AUDIT_KEYS": "t1:3Vi2TJqpgcm4H8mWuAvFMtLOHIaoAcK0Gb1O08k1bKs=",
+        "ONY_PUBLIC_URL": "http://testserver",
+        "ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
+    }
+)
+
+from ony.settings import *  # noqa: F403
+
+# Fast hashing for the many users tests create; production keeps PBKDF2.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
