@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
-from django.core.exceptions import ValidationError
 from django.db.models import Count, Model, QuerySet
 from django.http import HttpRequest
 
@@ -115,6 +114,15 @@ class MembershipAdmin(OrgScopedAdmin):
             created = services.add_member(obj.org, form.cleaned_data["email"], **fields)
             obj.pk, obj.user, obj.public_id = created.pk, created.user, created.public_id
 
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        # An org keeps one admin at least: list such a removal as "protected",
+        # which makes the delete page (and the bulk action) refuse it politely.
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        for membership in objs:
+            if services.is_last_admin(membership):
+                protected.append(f"{membership}: the last admin of {membership.org}")
+        return deleted, counts, perms_needed, protected
+
     def delete_model(self, request: HttpRequest, obj: Membership) -> None:
         self.check_writable(request, [obj])
         services.remove_member(obj)
@@ -123,10 +131,7 @@ class MembershipAdmin(OrgScopedAdmin):
         members = list(queryset)
         self.check_writable(request, members)
         for membership in members:
-            try:
-                services.remove_member(membership)
-            except ValidationError as exc:
-                self.message_user(request, f"{membership}: {exc.messages[0]}", messages.ERROR)
+            services.remove_member(membership)
 
 
 @admin.register(User)

@@ -13,16 +13,36 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
-from django_otp.admin import OTPAdminSite
+from django_otp import devices_for_user
+from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
+from django_otp.models import Device
 
 from ony.models import Organization
 from ony.models.tenancy import has_role, org_ids_for, roles_by_org
 from ony.roles import MANAGE, READ
 
 
+class OnyAdminLoginForm(OTPAdminAuthenticationForm):
+    """django-otp's admin login form, choosing the user's only device for them.
+
+    Since django-otp 1.7 the form asks which device a code is for (trying each
+    would count failures against the others). People here have one TOTP
+    device, so a code typed with no device chosen goes to that one.
+    """
+
+    def _chosen_device(self, user: Any) -> Device | None:
+        device = super()._chosen_device(user)
+        if device is None:
+            devices = list(devices_for_user(user, confirmed=True))
+            if len(devices) == 1:
+                device = devices[0]
+        return device
+
+
 class OnyAdminSite(OTPAdminSite):
     """Login needs email, password and a TOTP code; members see only their orgs."""
 
+    login_form = OnyAdminLoginForm
     site_header = "Ony"
     site_title = "Ony"
     index_title = "Dashboard"

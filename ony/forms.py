@@ -13,17 +13,24 @@ from ony.models import Membership, User
 from ony.models.user import normalize_email
 from ony.phone import normalize_e164
 from ony.roles import MANAGE
+from ony.services import is_last_admin
 
 MEMBER_FIELDS = ["role", "phone", "timezone", "oncall_order", "telegram_chat_id", "slack_user_id"]
 
 
-class MembershipFormMixin:
+class MembershipFormBase(forms.ModelForm):
+    """Phone numbers may be typed with spaces and punctuation; they are stored as E.164."""
+
+    phone = forms.CharField(
+        required=False, max_length=32, help_text="International form, e.g. +1 415 555 0100."
+    )
+
     def clean_phone(self) -> str:
         phone = self.cleaned_data.get("phone", "")
         return normalize_e164(phone) if phone else ""
 
 
-class MembershipAddForm(MembershipFormMixin, forms.ModelForm):
+class MembershipAddForm(MembershipFormBase):
     """Add a person to an org by email, so no list of the installation's users is shown."""
 
     email = forms.EmailField(help_text="A new address creates the user.")
@@ -42,7 +49,7 @@ class MembershipAddForm(MembershipFormMixin, forms.ModelForm):
         return cleaned
 
 
-class MembershipChangeForm(MembershipFormMixin, forms.ModelForm):
+class MembershipChangeForm(MembershipFormBase):
     """Change role and contact details; the org and the person stay as they are."""
 
     class Meta:
@@ -51,14 +58,11 @@ class MembershipChangeForm(MembershipFormMixin, forms.ModelForm):
 
     def clean_role(self) -> str:
         role = self.cleaned_data["role"]
-        instance = self.instance
-        if instance.role in MANAGE and role not in MANAGE:
-            admins = Membership.objects.for_org(instance.org_id).filter(role__in=MANAGE)
-            if admins.count() <= 1:
-                raise ValidationError(
-                    "An organization needs at least one admin: make someone else admin first.",
-                    code="last_admin",
-                )
+        if role not in MANAGE and is_last_admin(self.instance):
+            raise ValidationError(
+                "An organization needs at least one admin: make someone else admin first.",
+                code="last_admin",
+            )
         return role
 
 

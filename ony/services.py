@@ -71,6 +71,13 @@ def add_member(org: Organization, email: str, **fields: Any) -> Membership:
     return membership
 
 
+def is_last_admin(membership: Membership) -> bool:
+    """Whether removing or demoting ``membership`` would leave its org without an admin."""
+    if membership.role not in MANAGE:
+        return False
+    return Membership.objects.for_org(membership.org_id).filter(role__in=MANAGE).count() <= 1
+
+
 def _lock_admins(org: Organization) -> int:
     """Lock the org's row (serializing admin changes) and count its admins."""
     Organization.objects.select_for_update().get(pk=org.pk)

@@ -1,0 +1,62 @@
+"""Shared test fixtures: two organizations and the people in them.
+
+Acme is the organization under test: Alice is its admin, Bob a member, Carol
+a viewer. Globex is the other tenant: Gina is its admin, Gus a member. Nobody
+in Acme may see or touch anything of Globex, and the other way round.
+"""
+
+from __future__ import annotations
+
+from django.test import Client, TestCase
+from django_otp import DEVICE_ID_SESSION_KEY
+
+from ony import services
+from ony.models import Membership, Organization, TOTPDevice, User
+from ony.roles import Role
+
+PASSWORD = "correct horse battery staple"
+
+
+def make_person(org: Organization, email: str, role: str, phone: str = "") -> Membership:
+    membership = services.add_member(org, email, role=role, phone=phone)
+    user = membership.user
+    if not user.has_usable_password():
+        user.set_password(PASSWORD)
+        user.save()
+    services.ensure_totp_device(user)
+    return membership
+
+
+def current_code(device: TOTPDevice) -> str:
+    """The code an authenticator app would show right now."""
+    device.refresh_from_db()
+    return str(device.totp().token()).zfill(device.digits)
+
+
+def verified_client(user: User) -> Client:
+    """A client logged in to the dashboard as if it had typed a valid TOTP code."""
+    client = Client()
+    user.refresh_from_db()
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = TOTPDevice.objects.get(user=user).persistent_id
+    session.save()
+    return client
+
+
+class OnyTestCase(TestCase):
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.acme = services.create_organization(name="Acme", slug="acme")
+        cls.alice_m = make_person(cls.acme, "alice@acme.test", Role.ADMIN, "+14155550101")
+        cls.bob_m = make_person(cls.acme, "bob@acme.test", Role.MEMBER, "+14155550102")
+        cls.carol_m = make_person(cls.acme, "carol@acme.test", Role.VIEWER, "+14155550103")
+        cls.alice, cls.bob, cls.carol = cls.alice_m.user, cls.bob_m.user, cls.carol_m.user
+
+        cls.globex = services.create_organization(name="Globex", slug="globex")
+        cls.gina_m = make_person(cls.globex, "gina@globex.test", Role.ADMIN, "+442079460201")
+        cls.gus_m = make_person(cls.globex, "gus@globex.test", Role.MEMBER, "+442079460202")
+        cls.gina, cls.gus = cls.gina_m.user, cls.gus_m.user
+
+    def client_for(self, user: User) -> Client:
+        return verified_client(user)
