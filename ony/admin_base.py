@@ -30,6 +30,13 @@ class OnyAdminLoginForm(OTPAdminAuthenticationForm):
     device, so a code typed with no device chosen goes to that one.
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["otp_token"].label = "Code from your authenticator app"
+        self.fields["otp_token"].widget.attrs.update(
+            autocomplete="one-time-code", inputmode="numeric"
+        )
+
     def _chosen_device(self, user: Any) -> Device | None:
         device = super()._chosen_device(user)
         if device is None:
@@ -43,6 +50,7 @@ class OnyAdminSite(OTPAdminSite):
     """Login needs email, password and a TOTP code; members see only their orgs."""
 
     login_form = OnyAdminLoginForm
+    site_url = None  # the dashboard is the whole site
     site_header = "Ony"
     site_title = "Ony"
     index_title = "Dashboard"

@@ -1,8 +1,9 @@
 from django.apps import AppConfig
-from django.contrib.admin.apps import AdminConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class OnyConfig(AppConfig):
+    default = True  # this module also holds the admin's config
     name = "ony"
     verbose_name = "Organizations and people"
 
@@ -13,7 +14,9 @@ class OnyConfig(AppConfig):
         from ony import celery, checks  # noqa: F401
 
 
-class OnyAdminConfig(AdminConfig):
+class OnyAdminConfig(admin_apps.AdminConfig):
     """django.contrib.admin, with Ony's OTP-protected, organization-scoped site."""
+
+    default = False  # installed by its dotted path; OnyConfig is this module's default
 
     default_site = "ony.admin_base.OnyAdminSite"

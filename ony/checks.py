@@ -7,11 +7,14 @@ checks catch what loads but is unsafe.
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterable
 from typing import Any
 
 from django.apps import apps
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
+from django.db import connection
+from django.db.models import Model
 
 from ony import keys
 
@@ -91,7 +94,7 @@ def check_deployment(app_configs: Any = None, **kwargs: Any) -> list:
                 id="ony.W003",
             )
         )
-    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    if connection.vendor == "sqlite":
         messages.append(
             Warning(
                 "SQLite is in use with DEBUG off.",
@@ -102,27 +105,30 @@ def check_deployment(app_configs: Any = None, **kwargs: Any) -> list:
     return messages
 
 
+def unscoped_org_models(models: Iterable[type[Model]]) -> list[type[Model]]:
+    """The models that point at Organization but are not scoped by construction."""
+    from ony.models import Organization, OrgScopedQuerySet
+
+    found = []
+    for model in models:
+        points_at_org = any(
+            f.many_to_one and f.related_model is Organization for f in model._meta.concrete_fields
+        )
+        if points_at_org and not isinstance(model._default_manager.all(), OrgScopedQuerySet):
+            found.append(model)
+    return found
+
+
 @register()
 def check_org_scoping(app_configs: Any = None, **kwargs: Any) -> list:
     """Every model with a foreign key to Organization must be scoped by construction."""
-    from ony.models import Organization, OrgScopedQuerySet
-
-    messages: list = []
-    for model in apps.get_models():
-        points_at_org = any(
-            getattr(f, "related_model", None) is Organization
-            for f in model._meta.concrete_fields
-            if f.is_relation and f.many_to_one
+    return [
+        Error(
+            f"{model._meta.label} belongs to an organization but its default manager "
+            "is not built from OrgScopedQuerySet.",
+            hint="Inherit ony.models.OrgOwned or use OrgScopedQuerySet.as_manager().",
+            obj=model,
+            id="ony.E010",
         )
-        scoped = isinstance(model._default_manager.all(), OrgScopedQuerySet)
-        if points_at_org and not scoped:
-            messages.append(
-                Error(
-                    f"{model._meta.label} belongs to an organization but its default manager "
-                    "is not built from OrgScopedQuerySet.",
-                    hint="Inherit ony.models.OrgOwned or use OrgScopedQuerySet.as_manager().",
-                    obj=model,
-                    id="ony.E010",
-                )
-            )
-    return messages
+        for model in unscoped_org_models(apps.get_models())
+    ]

@@ -1,0 +1,55 @@
+"""The dashboard in a real browser: log in with a TOTP code, add a member."""
+
+from __future__ import annotations
+
+import pytest
+
+from ony import services
+from ony.models import Membership, TOTPDevice
+from ony.roles import Role
+from tests.base import PASSWORD, current_code, make_person
+from tests.browser import page  # noqa: F401  (fixture)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def log_in(page, live_server, email: str, code: str) -> None:  # noqa: F811
+    page.goto(f"{live_server.url}/admin/")
+    page.fill("#id_username", email)
+    page.fill("#id_password", PASSWORD)
+    page.fill("#id_otp_token", code)
+    page.click("input[type=submit]")
+
+
+def test_it_logs_in_with_a_totp_code_and_adds_a_member(page, live_server):  # noqa: F811
+    acme = services.create_organization(name="Acme", slug="acme")
+    alice = make_person(acme, "alice@acme.test", Role.ADMIN).user
+    device = TOTPDevice.objects.get(user=alice)
+
+    log_in(page, live_server, "alice@acme.test", current_code(device))
+    assert page.locator("#site-name").inner_text() == "Ony"
+    page.click("text=Memberships")
+
+    page.click("text=Add membership")
+    page.select_option("#id_org", label="Acme")
+    page.fill("#id_email", "dave@acme.test")
+    page.select_option("#id_role", "member")
+    page.fill("#id_phone", "+1 415 555 0104")
+    page.click("input[name=_save]")
+
+    assert page.locator(".messagelist").inner_text().startswith("The membership")
+    row = page.locator("#result_list tr", has_text="dave@acme.test")
+    assert "+1 *** *** 0104" in row.inner_text()
+    assert "+14155550104" not in page.content()
+    dave = Membership.objects.get(user__email="dave@acme.test")
+    assert (dave.org, dave.role, dave.phone) == (acme, Role.MEMBER, "+14155550104")
+
+
+def test_it_keeps_out_a_password_without_a_code(page, live_server):  # noqa: F811
+    acme = services.create_organization(name="Acme", slug="acme")
+    make_person(acme, "alice@acme.test", Role.ADMIN)
+
+    log_in(page, live_server, "alice@acme.test", "000000")
+    assert page.locator(".errornote").is_visible()
+    page.goto(f"{live_server.url}/admin/ony/membership/")
+    assert "/admin/login/" in page.url
