@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -44,5 +45,8 @@ def page() -> Iterator:
             context.set_default_timeout(15_000)
             yield context.new_page()
             browser.close()
+            # ORM calls made beside Playwright's event loop got a connection of
+            # their own; close it, or the test database cannot be dropped.
+            connections.close_all()
     finally:
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)

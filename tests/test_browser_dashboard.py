@@ -21,7 +21,7 @@ def log_in(page, live_server, email: str, code: str) -> None:  # noqa: F811
     page.click("input[type=submit]")
 
 
-def test_it_logs_in_with_a_totp_code_and_adds_a_member(page, live_server):  # noqa: F811
+def test_it_logs_in_with_a_totp_code_and_adds_a_member(live_server, page):  # noqa: F811
     acme = services.create_organization(name="Acme", slug="acme")
     alice = make_person(acme, "alice@acme.test", Role.ADMIN).user
     device = TOTPDevice.objects.get(user=alice)
@@ -45,7 +45,7 @@ def test_it_logs_in_with_a_totp_code_and_adds_a_member(page, live_server):  # no
     assert (dave.org, dave.role, dave.phone) == (acme, Role.MEMBER, "+14155550104")
 
 
-def test_it_keeps_out_a_password_without_a_code(page, live_server):  # noqa: F811
+def test_it_keeps_out_a_password_without_a_code(live_server, page):  # noqa: F811
     acme = services.create_organization(name="Acme", slug="acme")
     make_person(acme, "alice@acme.test", Role.ADMIN)
 
