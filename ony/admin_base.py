@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
@@ -32,7 +33,6 @@ class OnyAdminLoginForm(OTPAdminAuthenticationForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["otp_token"].label = "Code from your authenticator app"
         self.fields["otp_token"].widget.attrs.update(
             autocomplete="one-time-code", inputmode="numeric"
         )
@@ -54,6 +54,11 @@ class OnyAdminSite(OTPAdminSite):
     site_header = "Ony"
     site_title = "Ony"
     index_title = "Dashboard"
+
+    def each_context(self, request: HttpRequest) -> dict[str, Any]:
+        context = super().each_context(request)
+        context["ony_source_url"] = settings.ONY_SOURCE_URL
+        return context
 
     def has_permission(self, request: HttpRequest) -> bool:
         # OTPAdminSite: active, staff, and verified with a TOTP code this session.

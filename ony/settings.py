@@ -188,6 +188,10 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 
+# Where users of this installation get its source code (AGPL-3.0, section 13):
+# shown in the dashboard's footer. Set it if you run a modified Ony.
+ONY_SOURCE_URL = env.str("ONY_SOURCE_URL", default="")
+
 # Demo: the password seed_demo gives admin@demo.local (a random one if unset).
 ONY_DEMO_PASSWORD = env.str("ONY_DEMO_PASSWORD", default="")
 

@@ -36,6 +36,13 @@ class LoginTests(OnyTestCase):
         self.assertGreaterEqual(self.device.last_t, 0)
         self.assertIsNotNone(self.device.last_used_at)
 
+    def test_it_shows_the_license_and_source_link(self):
+        with self.settings(ONY_SOURCE_URL="https://example.test/ony.git"):
+            r = Client().get(reverse("admin:login"))
+        self.assertContains(r, "GNU AGPL-3.0")
+        self.assertContains(r, 'href="https://example.test/ony.git"')
+        self.assertContains(r, 'autocomplete="one-time-code"')
+
     def test_it_refuses_a_login_without_a_code(self):
         client = Client()
         r = login(client, "alice@acme.test")
