@@ -102,9 +102,6 @@ class MembershipAdmin(OrgScopedAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> list[str]:
         return [] if obj is None else ["org", "user", "public_id"]
 
-    def get_list_display(self, request: HttpRequest) -> list[str]:
-        return self.list_display
-
     def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
         self.check_writable(request, [obj])
         fields = {name: form.cleaned_data[name] for name in services.EDITABLE_MEMBER_FIELDS}
