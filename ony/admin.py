@@ -10,6 +10,7 @@ from django.contrib.auth.models import Group
 from django.db.models import Count, Model, QuerySet
 from django.http import HttpRequest
 
+from audit.services import actor_for
 from ony import services
 from ony.admin_base import OrgScopedAdmin, SuperuserOnlyAdmin
 from ony.forms import MembershipAddForm, MembershipChangeForm, UserChangeForm, UserCreationForm
@@ -48,9 +49,20 @@ class OrganizationAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> list[str]:
         readonly = ["public_id", "created_at"]
-        if obj is not None and not request.user.is_superuser:
+        if obj is not None:
             readonly.append("slug")  # scripts and URLs name orgs by slug
         return readonly
+
+    def save_model(self, request: HttpRequest, obj: Organization, form: Any, change: bool) -> None:
+        settings = {f: form.cleaned_data[f] for f in services.EDITABLE_ORG_FIELDS}
+        if change:
+            services.update_organization(obj, actor=actor_for(request.user, obj), **settings)
+            return
+        created = services.create_organization(
+            name=obj.name, slug=obj.slug, timezone=obj.timezone, actor=request.user.public_id
+        )
+        services.update_organization(created, actor=request.user.public_id, **settings)
+        obj.pk, obj.public_id = created.pk, created.public_id
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return request.user.is_superuser or bool(roles_by_org(request.user))
@@ -106,9 +118,12 @@ class MembershipAdmin(OrgScopedAdmin):
         self.check_writable(request, [obj])
         fields = {name: form.cleaned_data[name] for name in services.EDITABLE_MEMBER_FIELDS}
         if change:
-            services.update_member(obj, **fields)
+            services.update_member(obj, actor=actor_for(request.user, obj.org), **fields)
         else:
-            created = services.add_member(obj.org, form.cleaned_data["email"], **fields)
+            actor = actor_for(request.user, obj.org)
+            created = services.add_member(
+                obj.org, form.cleaned_data["email"], actor=actor, **fields
+            )
             obj.pk, obj.user, obj.public_id = created.pk, created.user, created.public_id
 
     def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
@@ -122,13 +137,13 @@ class MembershipAdmin(OrgScopedAdmin):
 
     def delete_model(self, request: HttpRequest, obj: Membership) -> None:
         self.check_writable(request, [obj])
-        services.remove_member(obj)
+        services.remove_member(obj, actor=actor_for(request.user, obj.org))
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
         members = list(queryset)
         self.check_writable(request, members)
         for membership in members:
-            services.remove_member(membership)
+            services.remove_member(membership, actor=actor_for(request.user, membership.org))
 
 
 @admin.register(User)

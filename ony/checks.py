@@ -27,6 +27,8 @@ def _dev_keys_in_use() -> list[str]:
         used.append("ONY_ENCRYPTION_KEYS")
     if keys.parse_audit_keys(keys.DEV_AUDIT_KEYS)["dev"] in settings.ONY_AUDIT_KEYS.values():
         used.append("ONY_AUDIT_KEYS")
+    if keys.parse_ed25519_private_key(keys.DEV_CHECKPOINT_KEY) == settings.ONY_CHECKPOINT_KEY:
+        used.append("ONY_CHECKPOINT_KEY")
     return used
 
 

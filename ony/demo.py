@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from audit.events import SYSTEM
 from ony import services
 from ony.models import Membership, Organization, TOTPDevice, User
 from ony.roles import Role
@@ -33,12 +34,12 @@ def seed_demo(password: str = "") -> DemoLogin:
     """
     org = Organization.objects.filter(slug=DEMO_ORG_SLUG).first()
     if org is None:
-        org = services.create_organization(name="Demo", slug=DEMO_ORG_SLUG)
+        org = services.create_organization(name="Demo", slug=DEMO_ORG_SLUG, actor=SYSTEM)
     user = User.objects.filter(email=DEMO_ADMIN_EMAIL).first()
     if user is None:
         user = User.objects.create_superuser(DEMO_ADMIN_EMAIL, full_name="Demo Admin")
     if not Membership.objects.for_org(org).filter(user=user).exists():
-        services.add_member(org, DEMO_ADMIN_EMAIL, role=Role.ADMIN, oncall_order=1)
+        services.add_member(org, DEMO_ADMIN_EMAIL, actor=SYSTEM, role=Role.ADMIN, oncall_order=1)
     password = password or secrets.token_urlsafe(12)
     user.set_password(password)
     user.save(update_fields=["password"])

@@ -16,3 +16,7 @@ def org_id() -> str:
 
 def member_id() -> str:
     return new_public_id("mem")
+
+
+def user_id() -> str:
+    return new_public_id("usr")

@@ -19,6 +19,7 @@ from django.core.exceptions import ImproperlyConfigured
 DEV_SECRET_KEY = "ony-development-only-" + hashlib.sha256(b"ony-dev-secret").hexdigest()
 DEV_ENCRYPTION_KEYS = base64.urlsafe_b64encode(hashlib.sha256(b"ony-dev-encryption").digest())
 DEV_AUDIT_KEYS = "dev:" + base64.b64encode(hashlib.sha256(b"ony-dev-audit").digest()).decode()
+DEV_CHECKPOINT_KEY = base64.b64encode(hashlib.sha256(b"ony-dev-checkpoint").digest()).decode()
 
 _KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 MIN_AUDIT_KEY_BYTES = 32
@@ -83,3 +84,23 @@ def parse_audit_keys(value: str, name: str = "ONY_AUDIT_KEYS") -> dict[str, byte
             raise ImproperlyConfigured(f"{name}: key id {key_id!r} appears twice.")
         keys[key_id] = raw
     return keys
+
+
+def _b64_32(value: str, name: str, what: str) -> bytes:
+    try:
+        raw = base64.b64decode(value.strip().encode(), validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != 32:
+        raise ImproperlyConfigured(f"{name}: {what} must be 32 bytes in base64.")
+    return raw
+
+
+def parse_ed25519_private_key(value: str, name: str = "ONY_CHECKPOINT_KEY") -> bytes:
+    """The raw 32-byte Ed25519 private key (seed) from its base64 form."""
+    return _b64_32(value, name, "the Ed25519 private key")
+
+
+def parse_ed25519_public_keys(value: str, name: str) -> list[bytes]:
+    """Comma-separated base64 Ed25519 public keys (may be empty)."""
+    return [_b64_32(part, name, "each Ed25519 public key") for part in _split(value)]

@@ -1,8 +1,9 @@
 """Organizations and memberships: the only code that changes them.
 
 Admin pages, API views and commands call these functions; they validate,
-enforce the rules that span rows (one admin at least), and run in a
-transaction.
+enforce the rules that span rows (an org keeps one admin), run in a
+transaction, and record each change in the org's audit chain. ``actor`` is
+the pseudonymous id of whoever acts (``audit.services.actor_for``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from audit import services as audit
+from audit.events import Event
 from ony.models import Membership, Organization, TOTPDevice, User
 from ony.models.user import normalize_email
 from ony.phone import normalize_e164
@@ -26,13 +29,45 @@ EDITABLE_MEMBER_FIELDS = (
     "telegram_chat_id",
     "slack_user_id",
 )
+#: Organization fields its admins may change.
+EDITABLE_ORG_FIELDS = (
+    "name",
+    "timezone",
+    "deadline_seconds_low",
+    "deadline_seconds_medium",
+    "deadline_seconds_high",
+    "deadline_seconds_critical",
+)
 
 
-def create_organization(*, name: str, slug: str, timezone: str = "UTC") -> Organization:
+@transaction.atomic
+def create_organization(*, name: str, slug: str, actor: str, timezone: str = "UTC") -> Organization:
     org = Organization(name=name, slug=slug, timezone=timezone)
     org.full_clean()
     org.save()
+    audit.append(org, Event.ORG_CREATED, actor, org.public_id, {"slug": slug})
     return org
+
+
+def _changed(obj: Any, fields: dict[str, Any]) -> list[str]:
+    return sorted(name for name, value in fields.items() if getattr(obj, name) != value)
+
+
+@transaction.atomic
+def update_organization(org: Organization, *, actor: str, **fields: Any) -> Organization:
+    """Change an org's editable settings; the audit entry names the fields changed."""
+    unknown = set(fields) - set(EDITABLE_ORG_FIELDS)
+    if unknown:
+        raise ValueError(f"not editable: {sorted(unknown)}")
+    current = Organization.objects.select_for_update().get(pk=org.pk)
+    changed = _changed(current, fields)
+    for name in changed:
+        setattr(current, name, fields[name])
+    current.full_clean()
+    current.save()
+    if changed:
+        audit.append(current, Event.ORG_UPDATED, actor, current.public_id, {"fields": changed})
+    return current
 
 
 def _clean_member_fields(fields: dict[str, Any]) -> dict[str, Any]:
@@ -45,7 +80,7 @@ def _clean_member_fields(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 @transaction.atomic
-def add_member(org: Organization, email: str, **fields: Any) -> Membership:
+def add_member(org: Organization, email: str, *, actor: str, **fields: Any) -> Membership:
     """Give the person with ``email`` a place in ``org``, creating the user if new.
 
     The user may log in to the dashboard (``is_staff``) but sees only the
@@ -68,6 +103,13 @@ def add_member(org: Organization, email: str, **fields: Any) -> Membership:
     membership = Membership(org=org, user=user, **fields)
     membership.full_clean()
     membership.save()
+    audit.append(
+        org,
+        Event.MEMBER_ADDED,
+        actor,
+        membership.public_id,
+        {"role": membership.role, "oncall_order": membership.oncall_order},
+    )
     return membership
 
 
@@ -84,36 +126,51 @@ def _lock_admins(org: Organization) -> int:
     return Membership.objects.for_org(org).filter(role__in=MANAGE).count()
 
 
+def _refuse_last_admin() -> ValidationError:
+    return ValidationError(
+        "An organization needs at least one admin: make someone else admin first.",
+        code="last_admin",
+    )
+
+
 @transaction.atomic
-def update_member(membership: Membership, **fields: Any) -> Membership:
-    """Change a membership's editable fields; an org always keeps one admin."""
+def update_member(membership: Membership, *, actor: str, **fields: Any) -> Membership:
+    """Change a membership's editable fields; an org always keeps one admin.
+
+    A role change is audited as ``member.role_changed`` (from, to); other
+    changes as ``member.updated`` with the names of the fields, not values.
+    """
     fields = _clean_member_fields(dict(fields))
     current = Membership.objects.select_for_update().get(pk=membership.pk)
-    demoting = current.role in MANAGE and fields.get("role", current.role) not in MANAGE
+    old_role = current.role
+    demoting = old_role in MANAGE and fields.get("role", old_role) not in MANAGE
     if demoting and _lock_admins(current.org) <= 1:
-        raise ValidationError(
-            "An organization needs at least one admin: make someone else admin first.",
-            code="last_admin",
-        )
-    for name, value in fields.items():
-        setattr(current, name, value)
+        raise _refuse_last_admin()
+    changed = _changed(current, fields)
+    for name in changed:
+        setattr(current, name, fields[name])
     current.full_clean()
     current.save()
+    org, subject = current.org, current.public_id
+    if "role" in changed:
+        data = {"from": old_role, "to": current.role}
+        audit.append(org, Event.MEMBER_ROLE_CHANGED, actor, subject, data)
+    if others := [name for name in changed if name != "role"]:
+        audit.append(org, Event.MEMBER_UPDATED, actor, subject, {"fields": others})
     for name in fields:
         setattr(membership, name, getattr(current, name))
     return current
 
 
 @transaction.atomic
-def remove_member(membership: Membership) -> None:
+def remove_member(membership: Membership, *, actor: str) -> None:
     """Remove a membership; the last admin of an org cannot be removed."""
     current = Membership.objects.select_for_update().get(pk=membership.pk)
     if current.role in MANAGE and _lock_admins(current.org) <= 1:
-        raise ValidationError(
-            "An organization needs at least one admin: make someone else admin first.",
-            code="last_admin",
-        )
+        raise _refuse_last_admin()
+    org, subject, role = current.org, current.public_id, current.role
     current.delete()
+    audit.append(org, Event.MEMBER_REMOVED, actor, subject, {"role": role})
 
 
 def ensure_totp_device(user: User, name: str = "Authenticator") -> TOTPDevice:

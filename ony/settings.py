@@ -48,6 +48,14 @@ ONY_ENCRYPTION_KEYS = keys.parse_fernet_keys(
     _required("ONY_ENCRYPTION_KEYS", keys.DEV_ENCRYPTION_KEYS.decode())
 )
 ONY_AUDIT_KEYS = keys.parse_audit_keys(_required("ONY_AUDIT_KEYS", keys.DEV_AUDIT_KEYS))
+# Ed25519 key that signs audit checkpoints; retired public keys still verify
+# checkpoints signed before a rotation.
+ONY_CHECKPOINT_KEY = keys.parse_ed25519_private_key(
+    _required("ONY_CHECKPOINT_KEY", keys.DEV_CHECKPOINT_KEY)
+)
+ONY_CHECKPOINT_RETIRED_KEYS = keys.parse_ed25519_public_keys(
+    env.str("ONY_CHECKPOINT_RETIRED_KEYS", default=""), "ONY_CHECKPOINT_RETIRED_KEYS"
+)
 
 ONY_PUBLIC_URL = env.str("ONY_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
 _public = urlsplit(ONY_PUBLIC_URL)
@@ -115,6 +123,13 @@ DATABASES = {
 }
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Every transaction takes SQLite's write lock when it begins, so appends to
+    # the audit chain (read head, insert next) serialize as they do on
+    # PostgreSQL under pg_advisory_xact_lock.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"transaction_mode": "IMMEDIATE", "timeout": 20}
+    )
 
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
@@ -139,6 +154,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    # Sign each organization's chain head at least every minute while it grows.
+    "audit-checkpoints": {"task": "audit.checkpoint_chains", "schedule": 60.0},
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

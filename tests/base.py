@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.test import Client, TestCase
 from django_otp import DEVICE_ID_SESSION_KEY
 
+from audit.events import SYSTEM
 from ony import services
 from ony.models import Membership, Organization, TOTPDevice, User
 from ony.roles import Role
@@ -18,7 +19,7 @@ PASSWORD = "correct horse battery staple"
 
 
 def make_person(org: Organization, email: str, role: str, phone: str = "") -> Membership:
-    membership = services.add_member(org, email, role=role, phone=phone)
+    membership = services.add_member(org, email, actor=SYSTEM, role=role, phone=phone)
     user = membership.user
     if not user.has_usable_password():
         user.set_password(PASSWORD)
@@ -47,13 +48,13 @@ def verified_client(user: User) -> Client:
 class OnyTestCase(TestCase):
     @classmethod
     def setUpTestData(cls) -> None:
-        cls.acme = services.create_organization(name="Acme", slug="acme")
+        cls.acme = services.create_organization(name="Acme", slug="acme", actor=SYSTEM)
         cls.alice_m = make_person(cls.acme, "alice@acme.test", Role.ADMIN, "+14155550101")
         cls.bob_m = make_person(cls.acme, "bob@acme.test", Role.MEMBER, "+14155550102")
         cls.carol_m = make_person(cls.acme, "carol@acme.test", Role.VIEWER, "+14155550103")
         cls.alice, cls.bob, cls.carol = cls.alice_m.user, cls.bob_m.user, cls.carol_m.user
 
-        cls.globex = services.create_organization(name="Globex", slug="globex")
+        cls.globex = services.create_organization(name="Globex", slug="globex", actor=SYSTEM)
         cls.gina_m = make_person(cls.globex, "gina@globex.test", Role.ADMIN, "+442079460201")
         cls.gus_m = make_person(cls.globex, "gus@globex.test", Role.MEMBER, "+442079460202")
         cls.gina, cls.gus = cls.gina_m.user, cls.gus_m.user

@@ -13,6 +13,7 @@ os.environ.update(
         "SECRET_KEY": "test-secret-key-not-for-production-0123456789abcdef",
         "ONY_ENCRYPTION_KEYS": "dGVzdC1lbmNyeXB0aW9uLWtleS0wMDAwMDAwMDAwMDA=",
         "ONY_AUDIT_KEYS": "t1:3Vi2TJqpgcm4H8mWuAvFMtLOHIaoAcK0Gb1O08k1bKs=",
+        "ONY_CHECKPOINT_KEY": "Q2hlY2twb2ludCBrZXkgZm9yIHRlc3RzIG9ubHkhISE=",
         "ONY_PUBLIC_URL": "http://testserver",
         "ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
     }

@@ -9,6 +9,7 @@ from django.db import connection
 from django.test import Client, TransactionTestCase
 from django.urls import reverse
 
+from audit.events import SYSTEM
 from ony import services
 from ony.models import TOTPDevice
 from ony.roles import Role
@@ -85,7 +86,7 @@ class LoginTests(OnyTestCase):
 
     def test_it_does_not_let_a_staff_user_without_membership_in(self):
         user = make_person(self.acme, "drifter@acme.test", Role.VIEWER).user
-        services.remove_member(user.memberships.get())
+        services.remove_member(user.memberships.get(), actor=SYSTEM)
         self.assertEqual(self.client_for(user).get("/admin/").status_code, 302)
 
 
@@ -94,7 +95,7 @@ class ConcurrentCodeTests(TransactionTestCase):
     """Two requests racing with the same valid code: exactly one wins."""
 
     def test_it_accepts_a_code_once_under_concurrency(self):
-        org = services.create_organization(name="Race", slug="race")
+        org = services.create_organization(name="Race", slug="race", actor=SYSTEM)
         device = TOTPDevice.objects.get(user=make_person(org, "r@race.test", Role.ADMIN).user)
         code = current_code(device)
         results: list[bool] = []

@@ -116,7 +116,7 @@ class RoleTests(OnyTestCase):
         self.assertEqual(client.post(url, data).status_code, 302)
         self.acme.refresh_from_db()
         self.assertEqual((self.acme.name, self.acme.timezone), ("Acme Inc", "Europe/Berlin"))
-        self.assertEqual(self.acme.slug, "acme")  # read-only for org admins
+        self.assertEqual(self.acme.slug, "acme")  # read-only once created
         self.assertEqual(self.acme.deadline_seconds("critical"), 900)
         self.assertEqual(client.get(reverse("admin:ony_organization_add")).status_code, 403)
 

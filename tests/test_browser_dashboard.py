@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from audit.events import SYSTEM
 from ony import services
 from ony.models import Membership, TOTPDevice
 from ony.roles import Role
@@ -22,7 +23,7 @@ def log_in(page, live_server, email: str, code: str) -> None:  # noqa: F811
 
 
 def test_it_logs_in_with_a_totp_code_and_adds_a_member(live_server, page):  # noqa: F811
-    acme = services.create_organization(name="Acme", slug="acme")
+    acme = services.create_organization(name="Acme", slug="acme", actor=SYSTEM)
     alice = make_person(acme, "alice@acme.test", Role.ADMIN).user
     device = TOTPDevice.objects.get(user=alice)
 
@@ -46,7 +47,7 @@ def test_it_logs_in_with_a_totp_code_and_adds_a_member(live_server, page):  # no
 
 
 def test_it_keeps_out_a_password_without_a_code(live_server, page):  # noqa: F811
-    acme = services.create_organization(name="Acme", slug="acme")
+    acme = services.create_organization(name="Acme", slug="acme", actor=SYSTEM)
     make_person(acme, "alice@acme.test", Role.ADMIN)
 
     log_in(page, live_server, "alice@acme.test", "000000")

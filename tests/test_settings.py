@@ -18,6 +18,17 @@ from ony.models import Organization, OrgOwned
 ROOT = Path(__file__).resolve().parent.parent
 FERNET = "dGVzdC1lbmNyeXB0aW9uLWtleS0wMDAwMDAwMDAwMDA="
 AUDIT = "a1:3Vi2TJqpgcm4H8mWuAvFMtLOHIaoAcK0Gb1O08k1bKs="
+CHECKPOINT = "Q2hlY2twb2ludCBrZXkgZm9yIHRlc3RzIG9ubHkhISE="
+ALL_KEYS = {
+    "SECRET_KEY": "s" * 50,
+    "ONY_ENCRYPTION_KEYS": FERNET,
+    "ONY_AUDIT_KEYS": AUDIT,
+    "ONY_CHECKPOINT_KEY": CHECKPOINT,
+}
+
+
+def without(name: str) -> dict[str, str]:
+    return {k: v for k, v in ALL_KEYS.items() if k != name}
 
 
 def start(**env: str) -> subprocess.CompletedProcess:
@@ -35,29 +46,26 @@ def start(**env: str) -> subprocess.CompletedProcess:
 
 class ProductionSettingsTests(SimpleTestCase):
     def test_it_starts_with_every_key_set(self):
-        result = start(SECRET_KEY="s" * 50, ONY_ENCRYPTION_KEYS=FERNET, ONY_AUDIT_KEYS=AUDIT)
+        result = start(**ALL_KEYS)
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn("started", result.stdout)
 
-    def test_it_refuses_to_start_without_a_secret_key(self):
-        result = start(ONY_ENCRYPTION_KEYS=FERNET, ONY_AUDIT_KEYS=AUDIT)
-        self.assertNotEqual(result.returncode, 0)
-        self.assertIn("SECRET_KEY is not set", result.stderr)
-
-    def test_it_refuses_to_start_without_encryption_keys(self):
-        result = start(SECRET_KEY="s" * 50, ONY_AUDIT_KEYS=AUDIT)
-        self.assertNotEqual(result.returncode, 0)
-        self.assertIn("ONY_ENCRYPTION_KEYS is not set", result.stderr)
-
-    def test_it_refuses_to_start_without_audit_keys(self):
-        result = start(SECRET_KEY="s" * 50, ONY_ENCRYPTION_KEYS=FERNET)
-        self.assertNotEqual(result.returncode, 0)
-        self.assertIn("ONY_AUDIT_KEYS is not set", result.stderr)
+    def test_it_refuses_to_start_without_any_one_key(self):
+        for name in ALL_KEYS:
+            with self.subTest(name):
+                result = start(**without(name))
+                self.assertNotEqual(result.returncode, 0)
+                self.assertIn(f"{name} is not set", result.stderr)
 
     def test_it_refuses_a_malformed_encryption_key(self):
-        result = start(SECRET_KEY="s" * 50, ONY_ENCRYPTION_KEYS="short", ONY_AUDIT_KEYS=AUDIT)
+        result = start(**{**ALL_KEYS, "ONY_ENCRYPTION_KEYS": "short"})
         self.assertNotEqual(result.returncode, 0)
         self.assertIn("key 1 is not a Fernet key", result.stderr)
+
+    def test_it_refuses_a_malformed_checkpoint_key(self):
+        result = start(**{**ALL_KEYS, "ONY_CHECKPOINT_KEY": "c2hvcnQ="})
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("ONY_CHECKPOINT_KEY: the Ed25519 private key must be 32 bytes", result.stderr)
 
     def test_it_uses_development_keys_only_in_debug(self):
         result = start(DEBUG="1")

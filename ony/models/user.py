@@ -8,6 +8,8 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.db import models
 from django.utils import timezone
 
+from ony import ids
+
 
 def normalize_email(email: str) -> str:
     """Emails are compared case-insensitively: store them lower-cased and trimmed."""
@@ -36,6 +38,7 @@ class UserManager(BaseUserManager["User"]):
 class User(AbstractBaseUser, PermissionsMixin):
     """A person. What they may see and do comes from their memberships."""
 
+    public_id = models.CharField(max_length=16, unique=True, default=ids.user_id, editable=False)
     email = models.EmailField(unique=True)
     full_name = models.CharField(max_length=150, blank=True)
     is_active = models.BooleanField(default=True)

@@ -1,0 +1,146 @@
+"""Writing to the audit chain: ``append`` an event, sign a ``checkpoint``."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from audit import signing
+from audit.chain import GENESIS, entry_hash
+from audit.events import ACTOR, FORBIDDEN_DATA_KEYS, SUBJECT, Event
+from audit.models import AuditEntry, Checkpoint
+from ony.canonical import canonical, normalize
+from ony.models import Membership, Organization
+
+# pg_advisory_xact_lock(namespace, org pk): one lock per organization's chain.
+LOCK_NAMESPACE = 0x4F4E59  # "ONY"
+_UNMASKED_PHONE = re.compile(r"\+\d(?:[\s().-]?\d){6,14}")
+
+
+def format_time(moment: datetime) -> str:
+    """RFC 3339 in UTC with microseconds and ``Z``: ``2026-06-30T14:22:01.000000Z``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def actor_for(user: Any, org: Organization) -> str:
+    """The pseudonymous id that stands for ``user`` acting on ``org``.
+
+    Their membership's ``mem_`` id; an operator acting on an org they do not
+    belong to appears as their ``usr_`` id.
+    """
+    membership = Membership.objects.for_org(org).filter(user=user).only("public_id").first()
+    return membership.public_id if membership else user.public_id
+
+
+def _check_data(value: Any, where: str = "data") -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key.lower() in FORBIDDEN_DATA_KEYS:
+                raise ValueError(f"{where}.{key}: secrets and payloads stay out of the audit log")
+            _check_data(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_data(item, f"{where}[{index}]")
+    elif isinstance(value, str) and _UNMASKED_PHONE.search(value):
+        raise ValueError(f"{where}: phone numbers are masked in the audit log")
+
+
+def _lock_chain(org: Organization) -> None:
+    """Serialize appends to ``org``'s chain until the caller's transaction ends.
+
+    SQLite needs nothing here: its transactions take the database's write lock
+    when they begin (``transaction_mode: IMMEDIATE`` in settings).
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, org.pk])
+
+
+def append(
+    org: Organization,
+    event: Event | str,
+    actor: str,
+    subject: str = "",
+    data: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Append one event to ``org``'s chain and return the new entry.
+
+    Must run inside the caller's transaction (``transaction.atomic``), so the
+    entry commits or rolls back with the change it records. ``actor`` is a
+    pseudonymous id, ``data`` canonical JSON without secrets, payloads or
+    unmasked phone numbers; anything else raises ``ValueError``.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("audit.append must run inside the caller's transaction")
+    event = Event(event)
+    if not ACTOR.match(actor):
+        raise ValueError(f"actor {actor!r} is not a pseudonymous id (mem_/dev_/usr_/system)")
+    if not SUBJECT.match(subject):
+        raise ValueError(f"subject {subject!r} is not an id")
+    data = normalize(data or {})
+    _check_data(data)
+
+    _lock_chain(org)
+    head = AuditEntry.objects.for_org(org).order_by("-seq").values_list("seq", "hash").first()
+    seq, prev_hash = (head[0] + 1, bytes(head[1])) if head else (1, GENESIS)
+    now = timezone.now()
+    text = canonical(
+        {
+            "v": 1,
+            "org": org.public_id,
+            "seq": seq,
+            "event": event.value,
+            "actor": actor,
+            "subject": subject,
+            "data": data,
+            "at": format_time(now),
+        }
+    )
+    key_id, key = next(iter(settings.ONY_AUDIT_KEYS.items()))
+    return AuditEntry.objects.create(
+        org=org,
+        seq=seq,
+        key_id=key_id,
+        canonical=text.decode("utf-8"),
+        prev_hash=prev_hash,
+        hash=entry_hash(key, prev_hash, text),
+        event=event.value,
+        actor=actor,
+        subject=subject,
+        created_at=now,
+    )
+
+
+@transaction.atomic
+def checkpoint(org: Organization) -> Checkpoint | None:
+    """Sign ``org``'s current head, unless it is empty or already signed."""
+    _lock_chain(org)
+    head = AuditEntry.objects.for_org(org).order_by("-seq").values_list("seq", "hash").first()
+    if head is None:
+        return None
+    seq, head_hash = head[0], bytes(head[1])
+    if Checkpoint.objects.for_org(org).filter(seq__gte=seq).exists():
+        return None
+    now = timezone.now()
+    note = canonical(
+        {"v": 1, "org": org.public_id, "seq": seq, "hash": head_hash.hex(), "at": format_time(now)}
+    )
+    return Checkpoint.objects.create(
+        org=org,
+        seq=seq,
+        hash=head_hash,
+        note=note.decode(),
+        signature=signing.sign(note),
+        created_at=now,
+    )
+
+
+def checkpoint_all() -> int:
+    """Checkpoint every organization whose chain grew; return how many were signed."""
+    orgs = Organization.objects.filter(audit_entries__isnull=False).distinct()
+    return sum(1 for org in orgs if checkpoint(org) is not None)
