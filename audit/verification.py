@@ -87,8 +87,12 @@ def _checkpoints(org: Organization) -> Iterator[Expectation]:
 
 def verify_org(org: Organization, witnesses: Iterable[Expectation] = ()) -> ChainReport:
     """Verify ``org``'s chain, its stored checkpoints and the given witnesses."""
+    # One snapshot for entries and checkpoints. Inside a caller's transaction
+    # the isolation level is the caller's; on its own this opens a
+    # REPEATABLE READ one.
+    own_transaction = not connection.in_atomic_block
     with transaction.atomic():
-        if connection.vendor == "postgresql":
+        if own_transaction and connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         expectations = heapq.merge(
@@ -100,3 +104,38 @@ def verify_org(org: Organization, witnesses: Iterable[Expectation] = ()) -> Chai
 
 def verify_orgs(orgs: Iterable[Organization]) -> list[ChainReport]:
     return [verify_org(org) for org in orgs]
+
+
+def parse_witness(text: str) -> Expectation:
+    """``SEQ:HASH`` (HASH as 64 hex digits) -> an expectation; ``ValueError`` otherwise."""
+    seq_text, sep, hash_text = text.partition(":")
+    if not sep or not seq_text.isdigit() or int(seq_text) < 1:
+        raise ValueError(f"witness {text!r} is not SEQ:HASH with SEQ >= 1")
+    try:
+        digest = bytes.fromhex(hash_text)
+    except ValueError:
+        digest = b""
+    if len(digest) != 32:
+        raise ValueError(f"witness {text!r}: HASH must be 64 hex digits")
+    return Expectation(int(seq_text), digest, f"witness {seq_text}")
+
+
+def verify_chains(
+    slug: str | None = None, witnesses: Iterable[Expectation] = ()
+) -> list[ChainReport]:
+    """Verify one organization's chain (``slug``) or every organization's.
+
+    Witnesses name entries of one chain, so they need ``slug``. Raises
+    ``LookupError`` for an unknown slug and ``ValueError`` for witnesses
+    without one. This is installation-wide, for operators and auditors: it
+    reads every organization on purpose.
+    """
+    witnesses = list(witnesses)
+    if slug is None:
+        if witnesses:
+            raise ValueError("a witness names an entry of one chain: give --org too")
+        return verify_orgs(Organization.objects.order_by("slug"))
+    org = Organization.objects.filter(slug=slug).first()
+    if org is None:
+        raise LookupError(f"no organization {slug!r}")
+    return [verify_org(org, witnesses)]

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import path
 
+from audit.api import PublicKeyApi
 from ony import views
 from ony.api import team
 
@@ -10,6 +11,7 @@ urlpatterns = [
     path("readyz", views.readyz, name="readyz"),
     path("api/v1/orgs", team.OrganizationListApi.as_view(), name="api-orgs"),
     path("api/v1/orgs/<slug:slug>/members", team.MemberListApi.as_view(), name="api-org-members"),
+    path("api/v1/audit/public-key", PublicKeyApi.as_view(), name="api-audit-public-key"),
 ]
 
 handler404 = "ony.views.not_found"

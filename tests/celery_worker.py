@@ -2,6 +2,10 @@
 
 With REDIS_URL set (as in CI) tasks travel through Redis to this worker; in
 the embedded mode they already run in-process and no worker is started.
+
+The worker has its own database connection, so it sees committed rows only:
+use it from a TransactionTestCase. (Celery's Django fixup also closes the
+calling thread's connection when the worker starts.)
 """
 
 from __future__ import annotations

@@ -1,0 +1,31 @@
+"""Public audit endpoints."""
+
+from __future__ import annotations
+
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from audit import signing
+
+
+class PublicKeyApi(APIView):
+    """``GET /api/v1/audit/public-key``: the key that verifies checkpoints (no login).
+
+    A checkpoint note verifies when ``signature`` (base64) is an Ed25519
+    signature by this key over ``b"ony-checkpoint-v1\\n"`` followed by the
+    canonical JSON of the note without ``signature``.
+    """
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    def get(self, request: Request) -> Response:
+        return Response(
+            {
+                "algorithm": "ed25519",
+                "public_key": signing.public_key_b64(),
+                "signed_prefix": signing.DOMAIN.decode(),
+            }
+        )
