@@ -14,6 +14,7 @@ import hmac
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 DOMAIN = b"ony-audit-v1\n"
 GENESIS = bytes(32)
@@ -37,22 +38,21 @@ def show_hash(value: bytes) -> str:
     return "genesis" if value == GENESIS else value.hex()
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
-    """One stored entry as the verifier sees it.
+class Row(NamedTuple):
+    """One stored entry as the verifier sees it: its hashed text and its columns.
 
-    ``prefix``/``suffix``, when given, are what the canonical text must start
-    and end with for the row's own columns (org, seq, event, actor, subject)
-    to be the ones the hash authenticates.
+    ``event``, ``actor`` and ``subject`` are columns the dashboard searches;
+    they, the org and the seq must be the ones the canonical text holds.
     """
 
     seq: int
     key_id: str
     prev_hash: bytes
     hash: bytes
-    canonical: bytes
-    prefix: bytes = b""
-    suffix: bytes = b""
+    canonical: str
+    event: str
+    actor: str
+    subject: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,13 +85,16 @@ class Result:
 
 
 def verify(
+    org_id: str,
     rows: Iterable[Row],
     keys: Mapping[str, bytes],
     expectations: Iterable[Expectation] = (),
 ) -> Result:
-    """Walk ``rows`` in seq order and report the first failure, in constant memory.
+    """Walk the chain of org ``org_id`` in seq order; report the first failure.
 
-    For each entry the checks run in the order gap, link, mac, checkpoint.
+    Constant memory. For each entry the checks run in the order gap, link,
+    mac (which includes the row's columns agreeing with its hashed text),
+    checkpoint.
     ``expectations`` (sorted by seq, each seq >= 1) are checked as their seq
     is reached; any left when the rows end name entries that are gone
     (truncation).
@@ -104,30 +107,36 @@ def verify(
     def fail(seq: int, kind: FailureKind, detail: str) -> Result:
         return Result(count, prev_seq, prev_hash, Failure(seq, kind, detail))
 
-    for row in rows:
+    # Canonical JSON sorts its keys, so an entry's text starts with
+    # {"actor":ACTOR,"at":" and ends with ,"event":EVENT,"org":ORG,"seq":SEQ,
+    # "subject":SUBJECT,"v":1}; the ids need no escaping (audit.events).
+    org_part = f'","org":"{org_id}","seq":'
+    for seq, key_id, row_prev, row_hash, text, event, actor, subject in rows:
         count += 1
-        seq = row.seq
         if seq != prev_seq + 1:
             return fail(prev_seq + 1, FailureKind.GAP, f"next stored entry is {seq}")
-        if row.prev_hash != prev_hash:
+        if row_prev != prev_hash:
             return fail(seq, FailureKind.LINK, "prev_hash is not the previous entry's hash")
-        base = bases.get(row.key_id)
+        base = bases.get(key_id)
         if base is None:
-            return fail(seq, FailureKind.MAC, f"unknown audit key id {row.key_id!r}")
+            return fail(seq, FailureKind.MAC, f"unknown audit key id {key_id!r}")
         mac = base.copy()
-        mac.update(row.prev_hash)
-        mac.update(row.canonical)
-        if not hmac.compare_digest(mac.digest(), row.hash):
+        mac.update(row_prev)
+        mac.update(text.encode())
+        if not hmac.compare_digest(mac.digest(), row_hash):
             return fail(seq, FailureKind.MAC, "hash does not match the entry")
-        if not (row.canonical.startswith(row.prefix) and row.canonical.endswith(row.suffix)):
+        if not (
+            text.startswith(f'{{"actor":"{actor}","at":"')
+            and text.endswith(f',"event":"{event}{org_part}{seq},"subject":"{subject}","v":1}}')
+        ):
             return fail(seq, FailureKind.MAC, "stored columns differ from the hashed entry")
         while expected is not None and expected.seq == seq:
             if not expected.valid:
                 return fail(seq, FailureKind.CHECKPOINT, f"{expected.source}: bad signature")
-            if not hmac.compare_digest(expected.hash, row.hash):
+            if not hmac.compare_digest(expected.hash, row_hash):
                 return fail(seq, FailureKind.CHECKPOINT, f"{expected.source}: hash differs")
             expected = next(pending, None)
-        prev_seq, prev_hash = seq, row.hash
+        prev_seq, prev_hash = seq, row_hash
     if expected is not None:
         return fail(expected.seq, FailureKind.CHECKPOINT, f"{expected.source}: entry gone")
     return Result(count, prev_seq, prev_hash, None)
