@@ -23,6 +23,10 @@ MAX_SAFE_INTEGER = 2**53 - 1
 
 
 def _string(value: str, where: str) -> str:
+    if value.isascii():  # the common case: already NFC, no surrogates possible
+        if "\x00" in value:
+            raise ValueError(f"{where}: U+0000 is not allowed")
+        return str(value)
     if "\x00" in value:
         raise ValueError(f"{where}: U+0000 is not allowed")
     try:
@@ -54,12 +58,13 @@ def normalize(value: Any, where: str = "$") -> Any:
     raise ValueError(f"{where}: {type(value).__name__} is not allowed in canonical JSON")
 
 
+def encode(normalized: Any) -> bytes:
+    """The canonical bytes of a value that ``normalize`` already returned."""
+    return json.dumps(
+        normalized, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
 def canonical(value: Any) -> bytes:
     """The canonical UTF-8 bytes of ``value`` (see the module docstring)."""
-    return json.dumps(
-        normalize(value),
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        allow_nan=False,
-    ).encode("utf-8")
+    return encode(normalize(value))
