@@ -106,3 +106,26 @@ class ConcurrentAppendTests(TransactionTestCase):
         report = verify_org(org)
         self.assertTrue(report.ok, report.result.failure)
         self.assertEqual(report.result.entries, total)
+
+
+@needs_postgres
+class ErrorTranslationTests(TestCase):
+    def test_it_raises_djangos_integrity_error_for_a_duplicate_seq(self):
+        from audit.services import _insert
+
+        org = services.create_organization(name="Dup", slug="dup", actor=SYSTEM)
+        entry = AuditEntry.objects.for_org(org).get()
+        duplicate = AuditEntry(
+            org_id=org.pk,
+            seq=entry.seq,
+            key_id=entry.key_id,
+            canonical=entry.canonical,
+            prev_hash=bytes(entry.prev_hash),
+            hash=bytes(entry.hash),
+            event=entry.event,
+            actor=entry.actor,
+            subject=entry.subject,
+            created_at=entry.created_at,
+        )
+        with self.assertRaises(IntegrityError), transaction.atomic():
+            _insert(duplicate)
