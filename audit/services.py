@@ -8,7 +8,8 @@ from typing import Any
 
 import psycopg
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
 from audit import signing
@@ -51,7 +52,7 @@ def _check_data(value: Any, where: str = "data") -> None:
         raise ValueError(f"{where}: phone numbers are masked in the audit log")
 
 
-def _fast_cursor() -> Any:
+def _fast_cursor(db: BaseDatabaseWrapper) -> Any:
     """A cursor for the statements run while the chain lock is held.
 
     On PostgreSQL, psycopg's own cursor with server-side parameter binding on
@@ -59,15 +60,15 @@ def _fast_cursor() -> Any:
     prepares the repeated INSERT on the server, which skips parsing and
     planning it each time (about 15% more appends per second in
     bench/append.py); elsewhere Django's cursor. Callers wrap its use in
-    ``connection.wrap_database_errors`` so errors are Django's.
+    ``db.wrap_database_errors`` so errors are Django's.
     """
-    if connection.vendor != "postgresql":
-        return connection.cursor()
-    connection.ensure_connection()
-    return psycopg.Cursor(connection.connection)
+    if db.vendor != "postgresql":
+        return db.cursor()
+    db.ensure_connection()
+    return psycopg.Cursor(db.connection)
 
 
-def _lock_chain(org: Organization) -> tuple[int, bytes]:
+def _lock_chain(db: BaseDatabaseWrapper, org: Organization) -> tuple[int, bytes]:
     """Serialize appends to ``org``'s chain until the caller's transaction ends; return its head.
 
     On PostgreSQL the advisory lock and the head are one round trip: two
@@ -77,9 +78,9 @@ def _lock_chain(org: Organization) -> tuple[int, bytes]:
     SQLite needs no lock here: its transactions take the database's write lock
     when they begin (``transaction_mode: IMMEDIATE`` in settings).
     """
-    if connection.vendor == "postgresql":
+    if db.vendor == "postgresql":
         org_pk = int(org.pk)
-        with _fast_cursor() as cursor, connection.wrap_database_errors:
+        with _fast_cursor(db) as cursor, db.wrap_database_errors:
             cursor.execute(  # only int() values are inlined
                 f"SELECT pg_advisory_xact_lock({LOCK_NAMESPACE}, {org_pk}); "  # noqa: S608
                 f"SELECT seq, hash FROM audit_auditentry WHERE org_id = {org_pk} "
@@ -104,11 +105,12 @@ def append(
     Must run inside the caller's transaction (``transaction.atomic``), so the
     entry commits or rolls back with the change it records. The org's chain
     stays locked until that transaction ends, so callers append last and
-    commit soon after. ``actor`` is a
-    pseudonymous id, ``data`` canonical JSON without secrets, payloads or
-    unmasked phone numbers; anything else raises ``ValueError``.
+    commit soon after. ``actor`` is a pseudonymous id, ``data`` canonical JSON
+    without secrets, payloads or unmasked phone numbers; anything else raises
+    ``ValueError``.
     """
-    if not connection.in_atomic_block:
+    db = connections[DEFAULT_DB_ALIAS]  # once: each use of the proxy is a thread-local lookup
+    if not db.in_atomic_block:
         raise RuntimeError("audit.append must run inside the caller's transaction")
     event = Event(event)
     if not ACTOR.match(actor):
@@ -132,12 +134,12 @@ def append(
     )
 
     # Everything from here to the caller's commit holds the org's chain lock.
-    head_seq, prev_hash = _lock_chain(org)
+    head_seq, prev_hash = _lock_chain(db, org)
     entry.seq, entry.prev_hash, entry.created_at = head_seq + 1, prev_hash, timezone.now()
     fields["seq"], fields["at"] = entry.seq, format_time(entry.created_at)
     text = encode(fields)
     entry.canonical, entry.hash = text.decode("utf-8"), entry_hash(key, prev_hash, text)
-    _insert(entry)
+    _insert(db, entry)
     return entry
 
 
@@ -148,13 +150,13 @@ _INSERT_SQL = (
 )
 
 
-def _insert(entry: AuditEntry) -> None:
+def _insert(db: BaseDatabaseWrapper, entry: AuditEntry) -> None:
     """INSERT ``entry`` with one plain statement.
 
     It runs while the chain's lock is held, where every microsecond bounds the
     org's append rate; the ORM's save() costs several times more Python.
     """
-    with _fast_cursor() as cursor, connection.wrap_database_errors:
+    with _fast_cursor(db) as cursor, db.wrap_database_errors:
         cursor.execute(
             _INSERT_SQL,
             [
@@ -172,13 +174,13 @@ def _insert(entry: AuditEntry) -> None:
         )
         entry.pk = cursor.fetchone()[0]
     entry._state.adding = False
-    entry._state.db = connection.alias
+    entry._state.db = db.alias
 
 
 @transaction.atomic
 def checkpoint(org: Organization) -> Checkpoint | None:
     """Sign ``org``'s current head, unless it is empty or already signed."""
-    seq, head_hash = _lock_chain(org)
+    seq, head_hash = _lock_chain(connections[DEFAULT_DB_ALIAS], org)
     if seq == 0:
         return None
     if Checkpoint.objects.for_org(org).filter(seq__gte=seq).exists():
