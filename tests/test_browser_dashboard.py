@@ -10,6 +10,7 @@ from ony.models import Membership, TOTPDevice
 from ony.roles import Role
 from tests.base import PASSWORD, current_code, make_person
 from tests.browser import page  # noqa: F401  (fixture)
+from tests.tamper import entry_row, sql
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -54,3 +55,22 @@ def test_it_keeps_out_a_password_without_a_code(live_server, page):  # noqa: F81
     assert page.locator(".errornote").is_visible()
     page.goto(f"{live_server.url}/admin/ony/membership/")
     assert "/admin/login/" in page.url
+
+
+def test_it_shows_an_auditor_where_the_chain_stops_matching(page, live_server):  # noqa: F811
+    acme = services.create_organization(name="Acme", slug="acme", actor=SYSTEM)
+    carol = make_person(acme, "carol@acme.test", Role.VIEWER).user
+    row_id, text = entry_row(acme.pk, 1)[:2]
+    sql(
+        "UPDATE audit_auditentry SET canonical = %s WHERE id = %s",
+        [text.replace("acme", "evil"), row_id],
+    )
+
+    log_in(page, live_server, "carol@acme.test", current_code(TOTPDevice.objects.get(user=carol)))
+    page.click("text=Audit entries")
+    page.click("#verify-chain")
+
+    assert "The chain stops matching at #1 (mac" in page.locator("#verdict").inner_text()
+    assert page.locator('tr[data-seq="1"] td.status').inner_text() == "failed"
+    assert page.locator('tr[data-seq="2"] td.status').inner_text() == "unverified"
+    assert page.locator('tr[data-seq="1"] td.hash').first.inner_text() == "genesis"
