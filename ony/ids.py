@@ -20,3 +20,7 @@ def member_id() -> str:
 
 def user_id() -> str:
     return new_public_id("usr")
+
+
+def device_id() -> str:
+    return new_public_id("dev")
