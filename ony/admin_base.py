@@ -67,7 +67,7 @@ class OnyAdminSite(OTPAdminSite):
         return request.user.is_superuser or bool(roles_by_org(request.user))
 
 
-def _allowed(request: HttpRequest, org_pk: int | None, roles: frozenset[str]) -> bool:
+def may(request: HttpRequest, org_pk: int | None, roles: frozenset[str]) -> bool:
     """Whether the user holds ``roles`` in ``org_pk`` (or, if None, in any org)."""
     user = request.user
     if user.is_superuser:
@@ -112,19 +112,19 @@ class OrgScopedAdmin(admin.ModelAdmin):
         return obj.org_id
 
     def has_module_permission(self, request: HttpRequest) -> bool:
-        return _allowed(request, None, READ)
+        return may(request, None, READ)
 
     def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return _allowed(request, obj and self.org_pk_of(obj), READ)
+        return may(request, obj and self.org_pk_of(obj), READ)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return _allowed(request, None, self.write_roles)
+        return may(request, None, self.write_roles)
 
     def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return _allowed(request, obj and self.org_pk_of(obj), self.write_roles)
+        return may(request, obj and self.org_pk_of(obj), self.write_roles)
 
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return _allowed(request, obj and self.org_pk_of(obj), self.write_roles)
+        return may(request, obj and self.org_pk_of(obj), self.write_roles)
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.related_model is Organization:
@@ -138,7 +138,7 @@ class OrgScopedAdmin(admin.ModelAdmin):
         action must not reach the ones they only read.
         """
         for obj in objs:
-            if not _allowed(request, self.org_pk_of(obj), self.write_roles):
+            if not may(request, self.org_pk_of(obj), self.write_roles):
                 raise PermissionDenied
 
     def save_model(self, request: HttpRequest, obj: Model, form: Any, change: bool) -> None:

@@ -204,6 +204,11 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "ony.api.errors.exception_handler",
+    "DEFAULT_THROTTLE_RATES": {"enroll": env.str("ONY_ENROLL_RATE", default="10/minute")},
+    # Client addresses for rate limits: REMOTE_ADDR, or the address NUM_PROXIES
+    # trusted proxies back in X-Forwarded-For. Never the header as the client
+    # sent it (DRF's default), which anyone can vary to dodge a limit.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import path
 
 from audit.api import PublicKeyApi
+from devices.api import CheckpointApi, DeviceApi, EnrollApi
 from ony import views
 from ony.api import team
 
@@ -12,6 +13,9 @@ urlpatterns = [
     path("api/v1/orgs", team.OrganizationListApi.as_view(), name="api-orgs"),
     path("api/v1/orgs/<slug:slug>/members", team.MemberListApi.as_view(), name="api-org-members"),
     path("api/v1/audit/public-key", PublicKeyApi.as_view(), name="api-audit-public-key"),
+    path("api/v1/audit/checkpoint", CheckpointApi.as_view(), name="api-audit-checkpoint"),
+    path("api/v1/enroll", EnrollApi.as_view(), name="api-enroll"),
+    path("api/v1/device", DeviceApi.as_view(), name="api-device"),
 ]
 
 handler404 = "ony.views.not_found"

@@ -1,0 +1,87 @@
+"""The agent-facing device endpoints: enroll, who am I, the latest audit checkpoint."""
+
+from __future__ import annotations
+
+from rest_framework import exceptions, serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from audit import signing
+from audit.models import Checkpoint
+from devices import services
+from devices.authentication import DeviceTokenAuthentication, IsDevice
+
+
+class DeviceApiError(exceptions.APIException):
+    """A ``services.DeviceError`` as an API error with its own code and status."""
+
+    def __init__(self, error: services.DeviceError) -> None:
+        super().__init__(error.detail, error.code)
+        self.status_code = error.status
+
+
+class EnrollInput(serializers.Serializer):
+    token = serializers.CharField(max_length=200)
+    name = serializers.CharField(max_length=100, required=False, default="device")
+
+
+class EnrollApi(APIView):
+    """``POST /api/v1/enroll``: an enrollment token in, the device's credentials out (once)."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "enroll"
+
+    def post(self, request: Request) -> Response:
+        data = EnrollInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            enrolled = services.enroll(**data.validated_data)
+        except services.DeviceError as exc:
+            raise DeviceApiError(exc) from None
+        device = enrolled.device
+        body = {
+            "device_id": device.public_id,
+            "device_token": enrolled.device_token,
+            "decision_key": enrolled.decision_key,
+            "org": device.org.public_id,
+            "org_slug": device.org.slug,
+            "audit_public_key": signing.public_key_b64(),
+        }
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class DeviceApi(APIView):
+    """``GET /api/v1/device``: the calling device, as the server knows it."""
+
+    authentication_classes = [DeviceTokenAuthentication]
+    permission_classes = [IsDevice]
+
+    def get(self, request: Request) -> Response:
+        device = request.auth
+        return Response(
+            {
+                "device_id": device.public_id,
+                "name": device.name,
+                "org": device.org.public_id,
+                "org_slug": device.org.slug,
+                "status": device.status,
+            }
+        )
+
+
+class CheckpointApi(APIView):
+    """``GET /api/v1/audit/checkpoint``: the latest signed checkpoint of the device's org."""
+
+    authentication_classes = [DeviceTokenAuthentication]
+    permission_classes = [IsDevice]
+
+    def get(self, request: Request) -> Response:
+        latest = Checkpoint.objects.for_org(request.auth.org).order_by("-seq").first()
+        if latest is None:
+            raise exceptions.NotFound("No checkpoint yet.", code="no_checkpoint")
+        return Response(latest.as_note())
