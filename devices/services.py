@@ -73,7 +73,7 @@ def enroll(token: str, name: str) -> Enrolled:
             "invalid_name", "Use 1 to 100 letters, digits, spaces and . ( ) ' - for the name."
         )
     record = (
-        EnrollmentToken.objects.select_for_update()
+        EnrollmentToken.objects.select_for_update(of=("self",))
         .select_related("org", "created_by")
         .filter(token_hash=secrets.token_hash(token))
         .first()
@@ -134,7 +134,7 @@ def touch(device: Device) -> None:
 
 
 def _locked(device: Device) -> Device:
-    return Device.objects.select_for_update().select_related("org").get(pk=device.pk)
+    return Device.objects.select_for_update(of=("self",)).select_related("org").get(pk=device.pk)
 
 
 @transaction.atomic

@@ -61,3 +61,15 @@ class OnyTestCase(TestCase):
 
     def client_for(self, user: User) -> Client:
         return verified_client(user)
+
+
+def enroll_device(org: Organization, name: str = "laptop", created_by: Membership | None = None):
+    """A device of ``org``, enrolled the way `ony enroll` does it."""
+    from devices import services as devices
+
+    _, token = devices.create_enrollment_token(org, created_by=created_by)
+    return devices.enroll(token, name)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
