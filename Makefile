@@ -25,6 +25,8 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 run: $(VENV)/.installed .env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
+	@echo "To enroll an agent's machine as a device of the demo org (the token works once, for 15 minutes):"
+	$(BIN)/python manage.py enrollment_token --org demo
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 ## test: the whole suite (PostgreSQL and Redis when DATABASE_URL and REDIS_URL point at them)
