@@ -27,16 +27,24 @@ class OrganizationAdmin(admin.ModelAdmin):
 
     list_display = ["name", "slug", "timezone", "member_count", "public_id"]
     search_fields = ["name", "slug"]
-    fields = [
-        "name",
-        "slug",
-        "public_id",
-        "timezone",
-        "deadline_seconds_low",
-        "deadline_seconds_medium",
-        "deadline_seconds_high",
-        "deadline_seconds_critical",
-        "created_at",
+    fieldsets = [
+        (None, {"fields": ["name", "slug", "public_id", "timezone", "created_at"]}),
+        (
+            "Policy: what happens to a handoff of each risk",
+            {"fields": ["policy_low", "policy_medium", "policy_high", "policy_critical"]},
+        ),
+        (
+            "Deadlines",
+            {
+                "fields": [
+                    "deadline_seconds_low",
+                    "deadline_seconds_medium",
+                    "deadline_seconds_high",
+                    "deadline_seconds_critical",
+                ]
+            },
+        ),
+        ("Risk", {"fields": ["risk_overrides"]}),
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:

@@ -37,6 +37,11 @@ EDITABLE_ORG_FIELDS = (
     "deadline_seconds_medium",
     "deadline_seconds_high",
     "deadline_seconds_critical",
+    "policy_low",
+    "policy_medium",
+    "policy_high",
+    "policy_critical",
+    "risk_overrides",
 )
 
 

@@ -3,6 +3,7 @@ from django.urls import path
 
 from audit.api import PublicKeyApi
 from devices.api import CheckpointApi, DeviceApi, EnrollApi
+from handoffs.api import TaxonomyApi
 from ony import views
 from ony.api import team
 
@@ -16,6 +17,7 @@ urlpatterns = [
     path("api/v1/audit/checkpoint", CheckpointApi.as_view(), name="api-audit-checkpoint"),
     path("api/v1/enroll", EnrollApi.as_view(), name="api-enroll"),
     path("api/v1/device", DeviceApi.as_view(), name="api-device"),
+    path("api/v1/taxonomy", TaxonomyApi.as_view(), name="api-taxonomy"),
 ]
 
 handler404 = "ony.views.not_found"

@@ -10,6 +10,24 @@ from tests.base import OnyTestCase
 from tests.test_admin_tenancy import member_form
 
 
+def org_form(**changes: object) -> dict[str, object]:
+    data = {
+        "name": "Acme",
+        "timezone": "UTC",
+        "deadline_seconds_low": 120,
+        "deadline_seconds_medium": 300,
+        "deadline_seconds_high": 600,
+        "deadline_seconds_critical": 600,
+        "policy_low": "approve",
+        "policy_medium": "ask",
+        "policy_high": "phone",
+        "policy_critical": "phone_totp",
+        "risk_overrides": "{}",
+    }
+    data.update(changes)
+    return data
+
+
 class RoleTests(OnyTestCase):
     def add_url(self):
         return reverse("admin:ony_membership_add")
@@ -104,33 +122,44 @@ class RoleTests(OnyTestCase):
     def test_it_lets_an_org_admin_edit_settings_but_not_create_orgs(self):
         client = self.client_for(self.alice)
         url = reverse("admin:ony_organization_change", args=[self.acme.pk])
-        data = {
-            "name": "Acme Inc",
-            "slug": "hijacked",
-            "timezone": "Europe/Berlin",
-            "deadline_seconds_low": 60,
-            "deadline_seconds_medium": 300,
-            "deadline_seconds_high": 600,
-            "deadline_seconds_critical": 900,
-        }
+        data = org_form(
+            name="Acme Inc",
+            slug="hijacked",
+            timezone="Europe/Berlin",
+            deadline_seconds_critical=900,
+            risk_overrides='{"deploy.staging": "high"}',
+        )
         self.assertEqual(client.post(url, data).status_code, 302)
         self.acme.refresh_from_db()
         self.assertEqual((self.acme.name, self.acme.timezone), ("Acme Inc", "Europe/Berlin"))
         self.assertEqual(self.acme.slug, "acme")  # read-only once created
         self.assertEqual(self.acme.deadline_seconds("critical"), 900)
+        self.assertEqual(self.acme.risk_overrides, {"deploy.staging": "high"})
         self.assertEqual(client.get(reverse("admin:ony_organization_add")).status_code, 403)
+        entry = self.acme.audit_entries.order_by("-seq").first()
+        self.assertEqual(entry.event, "org.updated")
+        self.assertEqual(
+            entry.data["fields"],
+            ["deadline_seconds_critical", "name", "risk_overrides", "timezone"],
+        )
+
+    def test_it_refuses_an_override_that_lowers_a_risk(self):
+        url = reverse("admin:ony_organization_change", args=[self.acme.pk])
+        for overrides, message in [
+            ('{"deploy.production": "low"}', "never lower it"),
+            ('{"no.such.action": "high"}', "not an action of the taxonomy"),
+            ('{"deploy.staging": "extreme"}', "is not a risk"),
+            ('["deploy.staging"]', "id_risk_overrides_error"),
+        ]:
+            with self.subTest(overrides):
+                r = self.client_for(self.alice).post(url, org_form(risk_overrides=overrides))
+                self.assertContains(r, message)
+        self.acme.refresh_from_db()
+        self.assertEqual(self.acme.risk_overrides, {})
 
     def test_it_caps_deadlines_at_fifteen_minutes(self):
         url = reverse("admin:ony_organization_change", args=[self.acme.pk])
-        data = {
-            "name": "Acme",
-            "timezone": "UTC",
-            "deadline_seconds_low": 60,
-            "deadline_seconds_medium": 300,
-            "deadline_seconds_high": 600,
-            "deadline_seconds_critical": 901,
-        }
-        r = self.client_for(self.alice).post(url, data)
+        r = self.client_for(self.alice).post(url, org_form(deadline_seconds_critical=901))
         self.assertEqual(r.status_code, 200)
         self.acme.refresh_from_db()
         self.assertEqual(self.acme.deadline_seconds("critical"), 600)

@@ -36,6 +36,31 @@ def _deadline_field(default: int, risk: str) -> models.PositiveIntegerField:
     )
 
 
+class Route(models.TextChoices):
+    """What an org's policy does with a handoff of a given risk."""
+
+    APPROVE = "approve", "Approve at once"
+    ASK = "ask", "Let the agent's own permission prompt decide"
+    PHONE = "phone", "Phone the on-call approvers"
+    PHONE_TOTP = "phone_totp", "Phone the on-call approvers and ask for a TOTP code"
+
+
+def validate_risk_overrides(value: object) -> None:
+    """``{action: risk}``, each raising (never lowering) the taxonomy's risk."""
+    from handoffs.taxonomy import validate_overrides  # the taxonomy lives with handoffs
+
+    validate_overrides(value)
+
+
+def _route_field(default: Route, risk: str) -> models.CharField:
+    return models.CharField(
+        max_length=12,
+        choices=Route.choices,
+        default=default,
+        help_text=f"What happens to a {risk}-risk handoff.",
+    )
+
+
 class OrganizationQuerySet(models.QuerySet):
     def for_user(self, user: Any, roles: Iterable[str] = READ) -> Self:
         """Organizations where ``user`` holds one of ``roles`` (all, for a superuser)."""
@@ -57,6 +82,16 @@ class Organization(models.Model):
     deadline_seconds_medium = _deadline_field(300, "medium")
     deadline_seconds_high = _deadline_field(600, "high")
     deadline_seconds_critical = _deadline_field(600, "critical")
+    policy_low = _route_field(Route.APPROVE, "low")
+    policy_medium = _route_field(Route.ASK, "medium")
+    policy_high = _route_field(Route.PHONE, "high")
+    policy_critical = _route_field(Route.PHONE_TOTP, "critical")
+    risk_overrides = models.JSONField(
+        default=dict,
+        blank=True,
+        validators=[validate_risk_overrides],
+        help_text='Raise actions\' risks, e.g. {"deploy.staging": "high"}. Never lowers one.',
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = OrganizationQuerySet.as_manager()
@@ -70,6 +105,10 @@ class Organization(models.Model):
     def deadline_seconds(self, risk: str) -> int:
         """The configured deadline for ``risk`` (``low`` .. ``critical``)."""
         return getattr(self, f"deadline_seconds_{risk}")
+
+    def route(self, risk: str) -> str:
+        """The policy's route for ``risk`` (``low`` .. ``critical``): a ``Route`` value."""
+        return getattr(self, f"policy_{risk}")
 
 
 class MembershipQuerySet(OrgScopedQuerySet):
