@@ -13,14 +13,7 @@ from audit import signing
 from audit.models import Checkpoint
 from devices import services
 from devices.authentication import DeviceTokenAuthentication, IsDevice
-
-
-class DeviceApiError(exceptions.APIException):
-    """A ``services.DeviceError`` as an API error with its own code and status."""
-
-    def __init__(self, error: services.DeviceError) -> None:
-        super().__init__(error.detail, error.code)
-        self.status_code = error.status
+from ony.api.errors import ServiceError
 
 
 class EnrollInput(serializers.Serializer):
@@ -42,7 +35,7 @@ class EnrollApi(APIView):
         try:
             enrolled = services.enroll(**data.validated_data)
         except services.DeviceError as exc:
-            raise DeviceApiError(exc) from None
+            raise ServiceError(exc.code, exc.detail, exc.status) from None
         device = enrolled.device
         body = {
             "device_id": device.public_id,

@@ -8,10 +8,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from devices.authentication import DeviceTokenAuthentication
+from devices.authentication import DeviceTokenAuthentication, IsDevice
 from devices.models import Device
-from handoffs import taxonomy
+from handoffs import services, taxonomy
+from handoffs.models import Handoff
+from handoffs.serializers import HandoffInput, handoff_body
 from ony.api.authentication import VerifiedSessionAuthentication
+from ony.api.errors import ServiceError
+from ony.api.parsers import BoundedJSONParser
 from ony.models import Organization
 
 
@@ -51,3 +55,46 @@ class TaxonomyApi(APIView):
                 "actions": actions,
             }
         )
+
+
+class DeviceHandoffView(APIView):
+    """Base of the agent's handoff endpoints: device bearer auth, bounded JSON bodies."""
+
+    authentication_classes = [DeviceTokenAuthentication]
+    permission_classes = [IsDevice]
+    parser_classes = [BoundedJSONParser]
+
+    def handoff(self, request: Request, request_id: str) -> Handoff:
+        try:
+            return services.for_device(request.auth, request_id)
+        except services.HandoffError as exc:
+            raise ServiceError(exc.code, exc.detail, exc.status) from None
+
+
+class HandoffCreateApi(DeviceHandoffView):
+    """``POST /api/v1/handoffs``: 201 with the new handoff; 200 for a repeated nonce."""
+
+    def post(self, request: Request) -> Response:
+        data = HandoffInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        handoff, created = services.create(request.auth, **data.validated_data)
+        return Response(handoff_body(handoff), status=201 if created else 200)
+
+
+class HandoffDetailApi(DeviceHandoffView):
+    """``GET /api/v1/handoffs/{request_id}``: the device's own handoff only."""
+
+    def get(self, request: Request, request_id: str) -> Response:
+        return Response(handoff_body(self.handoff(request, request_id)))
+
+
+class HandoffCancelApi(DeviceHandoffView):
+    """``POST /api/v1/handoffs/{request_id}/cancel``: the agent withdraws (409 once decided)."""
+
+    def post(self, request: Request, request_id: str) -> Response:
+        handoff = self.handoff(request, request_id)
+        try:
+            handoff = services.cancel(request.auth, handoff)
+        except services.HandoffError as exc:
+            raise ServiceError(exc.code, exc.detail, exc.status) from None
+        return Response(handoff_body(handoff))

@@ -24,3 +24,7 @@ def user_id() -> str:
 
 def device_id() -> str:
     return new_public_id("dev")
+
+
+def request_id() -> str:
+    return new_public_id("req")

@@ -3,7 +3,7 @@ from django.urls import path
 
 from audit.api import PublicKeyApi
 from devices.api import CheckpointApi, DeviceApi, EnrollApi
-from handoffs.api import TaxonomyApi
+from handoffs.api import HandoffCancelApi, HandoffCreateApi, HandoffDetailApi, TaxonomyApi
 from ony import views
 from ony.api import team
 
@@ -18,6 +18,13 @@ urlpatterns = [
     path("api/v1/enroll", EnrollApi.as_view(), name="api-enroll"),
     path("api/v1/device", DeviceApi.as_view(), name="api-device"),
     path("api/v1/taxonomy", TaxonomyApi.as_view(), name="api-taxonomy"),
+    path("api/v1/handoffs", HandoffCreateApi.as_view(), name="api-handoffs"),
+    path("api/v1/handoffs/<str:request_id>", HandoffDetailApi.as_view(), name="api-handoff"),
+    path(
+        "api/v1/handoffs/<str:request_id>/cancel",
+        HandoffCancelApi.as_view(),
+        name="api-handoff-cancel",
+    ),
 ]
 
 handler404 = "ony.views.not_found"

@@ -17,6 +17,14 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
+class ServiceError(exceptions.APIException):
+    """A service's refusal (a stable code, a detail, an HTTP status) as an API error."""
+
+    def __init__(self, code: str, detail: str, status: int = 400) -> None:
+        super().__init__(detail, code)
+        self.status_code = status
+
+
 def error_body(code: str, detail: str, **extra: Any) -> dict[str, Any]:
     return {"code": code, "detail": detail, **extra}
 

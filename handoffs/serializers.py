@@ -1,0 +1,95 @@
+"""Input and output shapes of the agent's handoff API."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+from django.core.validators import RegexValidator
+from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail, ValidationError
+
+from handoffs.models import Handoff
+from handoffs.taxonomy import ACTION_NAME
+from ony.connector.verdict import format_time
+
+_UNMASKED_PHONE = re.compile(r"\+\d(?:[\s().-]?\d){6,14}")
+
+
+def exact_text(value: str) -> None:
+    """Strings are compared byte for byte in the verdict: NFC, no control characters."""
+    if not unicodedata.is_normalized("NFC", value):
+        raise ValidationError("Send text in Unicode NFC.", code="not_nfc")
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in value):
+        raise ValidationError("Control characters are not allowed.", code="control_character")
+
+
+def no_phone_number(value: str) -> None:
+    """Targets are recorded in the audit log, where phone numbers never appear."""
+    if _UNMASKED_PHONE.search(value):
+        raise ValidationError("A target may not contain a phone number.", code="phone_number")
+
+
+class StrictCharField(serializers.CharField):
+    """A string, and only a string: DRF's CharField would turn 7 into "7"."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+def text(max_length: int, *, required: bool = True, **kwargs: Any) -> StrictCharField:
+    return StrictCharField(
+        max_length=max_length,
+        required=required,
+        trim_whitespace=False,
+        validators=[exact_text, *kwargs.pop("validators", [])],
+        **kwargs,
+    )
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses fields it does not know (``unknown_field``) instead of ignoring them."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise ValidationError(
+                    {
+                        name: [ErrorDetail("Unknown field.", code="unknown_field")]
+                        for name in unknown
+                    }
+                )
+        return super().to_internal_value(data)
+
+
+class HandoffInput(StrictSerializer):
+    action = text(100, validators=[RegexValidator(ACTION_NAME, code="invalid_action")])
+    target = text(255, validators=[no_phone_number])
+    title = text(200)
+    summary = text(2000, required=False, allow_blank=True)
+    options = serializers.ListField(child=text(100), max_length=10, required=False)
+    payload = text(65536, required=False, allow_null=True, allow_blank=True)
+    risk_hint = serializers.ChoiceField(
+        ["low", "medium", "high", "critical"], required=False, allow_blank=True
+    )
+    agent_session_id = text(128)
+    nonce = StrictCharField(
+        max_length=128, validators=[RegexValidator(r"^[A-Za-z0-9_-]{8,128}$", code="invalid")]
+    )
+
+
+def handoff_body(handoff: Handoff) -> dict[str, Any]:
+    """A handoff as the agent sees it; ``verdict`` is null while pending."""
+    return {
+        "request_id": handoff.public_id,
+        "status": handoff.status,
+        "risk": handoff.risk,
+        "action": handoff.action,
+        "target": handoff.target,
+        "expires_at": format_time(handoff.deadline),
+        "verdict": handoff.verdict,
+    }

@@ -1,0 +1,201 @@
+"""Handoffs: creating them, and the one decision each gets.
+
+A handoff leaves ``pending`` exactly once, in ``decide``, under a row lock:
+whichever of keypad, dashboard, API, policy, deadline or cancel gets the lock
+first decides; the others find it decided. The decision, its audit entry and
+its signed verdict commit together.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from audit import services as audit
+from audit.events import SYSTEM, Event
+from devices import services as devices
+from devices.models import Device
+from handoffs.models import Handoff, Status
+from handoffs.taxonomy import Risk, effective_risk
+from ony.connector.verdict import format_time
+from ony.models import Membership
+from ony.models.org import Route
+
+#: How long a verdict stays valid for the connector after it is issued.
+VERDICT_TTL = timedelta(minutes=2)
+STATUS_OF = {"approve": Status.APPROVED, "deny": Status.DENIED, "ask": Status.DEFERRED}
+EVENT_OF_VIA = {"deadline": Event.HANDOFF_EXPIRED, "cancel": Event.HANDOFF_CANCELLED}
+POLICY_DECISION = {Route.APPROVE: "approve", Route.ASK: "ask"}
+
+
+class HandoffError(Exception):
+    """A refusal with a stable ``code`` and an HTTP ``status``."""
+
+    def __init__(self, code: str, detail: str, status: int = 400) -> None:
+        super().__init__(detail)
+        self.code, self.detail, self.status = code, detail, status
+
+
+def create(device: Device, **fields: Any) -> tuple[Handoff, bool]:
+    """Create a handoff for ``device``, or return the one it already made with this nonce.
+
+    ``fields``: action, target, title, summary, options, payload, risk_hint,
+    agent_session_id, nonce (validated by the API). The risk comes from the
+    taxonomy and the org's overrides; ``risk_hint`` is stored and never used.
+    Where the org's policy decides at once (``approve`` or ``ask``), the
+    handoff comes back decided, with its signed verdict. Returns
+    ``(handoff, created)``.
+    """
+    existing = _existing(device, fields["nonce"])
+    if existing is not None:
+        return expire_if_due(existing), False
+    org = device.org
+    risk = effective_risk(fields["action"], org.risk_overrides)
+    hint = fields.get("risk_hint") or ""
+    payload = fields.get("payload")
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            handoff = Handoff.objects.create(
+                org=org,
+                device=device,
+                agent_session_id=fields["agent_session_id"],
+                action=fields["action"],
+                target=fields["target"],
+                risk=risk.label,
+                risk_hint=hint,
+                hint_mismatch=bool(hint) and Risk.parse(hint) < risk,
+                title=fields["title"],
+                summary=fields.get("summary") or "",
+                options=fields.get("options") or [],
+                payload=payload,
+                payload_sha256=hashlib.sha256(payload.encode()).hexdigest() if payload else "",
+                nonce=fields["nonce"],
+                deadline=now + timedelta(seconds=org.deadline_seconds(risk.label)),
+            )
+            data = {
+                "action": handoff.action,
+                "target": handoff.target,
+                "risk": handoff.risk,
+                "risk_hint": hint or None,
+                "hint_mismatch": handoff.hint_mismatch,
+            }
+            if payload:
+                data["payload_sha256"] = handoff.payload_sha256
+            audit.append(org, Event.HANDOFF_CREATED, device.public_id, handoff.public_id, data)
+            decision = POLICY_DECISION.get(org.route(risk.label))
+            if decision:
+                handoff = decide(handoff, decision, via="policy", actor=SYSTEM)
+    except IntegrityError:
+        # The same (device, nonce) raced in from another request: that one stands.
+        existing = _existing(device, fields["nonce"])
+        if existing is None:
+            raise
+        return expire_if_due(existing), False
+    return handoff, True
+
+
+def _existing(device: Device, nonce: str) -> Handoff | None:
+    return Handoff.objects.for_org(device.org_id).filter(device=device, nonce=nonce).first()
+
+
+@transaction.atomic
+def decide(
+    handoff: Handoff,
+    decision: str,
+    *,
+    via: str,
+    actor: str,
+    by: Membership | None = None,
+) -> Handoff:
+    """Take ``handoff`` out of ``pending`` with ``decision``; ``HandoffError`` if it already left.
+
+    Expiry and cancellation are ``deny`` with ``via`` ``deadline`` or
+    ``cancel``. The verdict names the audit entry that recorded the decision;
+    a revoked or frozen device gets none.
+    """
+    current = (
+        Handoff.objects.select_for_update(of=("self",))
+        .select_related("org", "device")
+        .get(pk=handoff.pk)
+    )
+    if current.status != Status.PENDING:
+        raise HandoffError("already_decided", f"This handoff is already {current.status}.", 409)
+    now = timezone.now()
+    current.status = (
+        Status.EXPIRED
+        if via == "deadline"
+        else Status.CANCELLED
+        if via == "cancel"
+        else STATUS_OF[decision]
+    )
+    current.decision, current.decided_via, current.decided_by, current.decided_at = (
+        decision,
+        via,
+        by,
+        now,
+    )
+    entry = audit.append(
+        current.org,
+        EVENT_OF_VIA.get(via, Event.HANDOFF_DECIDED),
+        actor,
+        current.public_id,
+        {"decision": decision, "decided_via": via},
+    )
+    unsigned = {
+        "v": 1,
+        "request_id": current.public_id,
+        "device_id": current.device.public_id,
+        "agent_session_id": current.agent_session_id,
+        "action": current.action,
+        "target": current.target,
+        "risk": current.risk,
+        "decision": decision,
+        "decided_via": via,
+        "nonce": current.nonce,
+        "issued_at": format_time(now),
+        "expires_at": format_time(now + VERDICT_TTL),
+        "audit_seq": entry.seq,
+        "audit_hash": entry.hash_hex,
+    }
+    try:
+        current.verdict = devices.sign_verdict(current.device, unsigned)
+    except devices.DeviceError:
+        current.verdict = None  # nothing is signed for a revoked or frozen device
+    current.save(
+        update_fields=["status", "decision", "decided_via", "decided_by", "decided_at", "verdict"]
+    )
+    return current
+
+
+def expire_if_due(handoff: Handoff) -> Handoff:
+    """A pending handoff past its deadline is expired now (every read calls this)."""
+    if handoff.status != Status.PENDING or handoff.deadline > timezone.now():
+        return handoff
+    try:
+        return decide(handoff, "deny", via="deadline", actor=SYSTEM)
+    except HandoffError:  # decided meanwhile by someone else
+        return Handoff.objects.get(pk=handoff.pk)
+
+
+def cancel(device: Device, handoff: Handoff) -> Handoff:
+    """The agent withdraws its own pending handoff: a signed ``deny`` via ``cancel``."""
+    handoff = expire_if_due(handoff)
+    return decide(handoff, "deny", via="cancel", actor=device.public_id)
+
+
+def for_device(device: Device, request_id: str) -> Handoff:
+    """The device's own handoff ``request_id``, expired if due; 404 for anything else."""
+    handoff = (
+        Handoff.objects.for_org(device.org_id)
+        .filter(device=device, public_id=request_id)
+        .select_related("org", "device")
+        .first()
+    )
+    if handoff is None:
+        raise HandoffError("not_found", "No such handoff.", 404)
+    return expire_if_due(handoff)
