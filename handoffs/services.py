@@ -21,7 +21,7 @@ from devices import services as devices
 from devices.models import Device
 from handoffs.models import Handoff, Status
 from handoffs.taxonomy import Risk, effective_risk
-from ony.connector.verdict import format_time
+from ony.connector.verdict import DECIDED_VIA, format_time
 from ony.models import Membership
 from ony.models.org import Route
 
@@ -103,6 +103,14 @@ def _existing(device: Device, nonce: str) -> Handoff | None:
     return Handoff.objects.for_org(device.org_id).filter(device=device, nonce=nonce).first()
 
 
+def _status_for(decision: str, via: str) -> Status:
+    if via == "deadline":
+        return Status.EXPIRED
+    if via == "cancel":
+        return Status.CANCELLED
+    return STATUS_OF[decision]
+
+
 @transaction.atomic
 def decide(
     handoff: Handoff,
@@ -118,6 +126,10 @@ def decide(
     ``cancel``. The verdict names the audit entry that recorded the decision;
     a revoked or frozen device gets none.
     """
+    if decision not in STATUS_OF or via not in DECIDED_VIA:
+        raise ValueError(f"unknown decision {decision!r} or channel {via!r}")
+    if via in ("deadline", "cancel") and decision != "deny":
+        raise ValueError("expiry and cancellation are signed as deny")
     current = (
         Handoff.objects.select_for_update(of=("self",))
         .select_related("org", "device")
@@ -126,13 +138,7 @@ def decide(
     if current.status != Status.PENDING:
         raise HandoffError("already_decided", f"This handoff is already {current.status}.", 409)
     now = timezone.now()
-    current.status = (
-        Status.EXPIRED
-        if via == "deadline"
-        else Status.CANCELLED
-        if via == "cancel"
-        else STATUS_OF[decision]
-    )
+    current.status = _status_for(decision, via)
     current.decision, current.decided_via, current.decided_by, current.decided_at = (
         decision,
         via,
