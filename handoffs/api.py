@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from devices.authentication import DeviceTokenAuthentication, IsDevice
 from devices.models import Device
 from handoffs import services, taxonomy
-from handoffs.models import Handoff
+from handoffs.models import Handoff, Status
 from handoffs.serializers import HandoffInput, handoff_body
 from ony.api.authentication import VerifiedSessionAuthentication
 from ony.api.errors import ServiceError
@@ -98,3 +98,22 @@ class HandoffCancelApi(DeviceHandoffView):
         except services.HandoffError as exc:
             raise ServiceError(exc.code, exc.detail, exc.status) from None
         return Response(handoff_body(handoff))
+
+
+class HandoffVerdictApi(DeviceHandoffView):
+    """``GET /api/v1/handoffs/{request_id}/verdict?wait=N``: 200 once decided, 202 while pending.
+
+    Waits up to ``N`` seconds (0 to 30) and answers the moment a decision
+    commits.
+    """
+
+    def get(self, request: Request, request_id: str) -> Response:
+        raw = request.query_params.get("wait", "0")
+        if not raw.isdigit() or int(raw) > services.MAX_WAIT_SECONDS:
+            raise ServiceError("invalid_wait", "wait is a whole number of seconds, 0 to 30.")
+        try:
+            handoff = services.wait_for_verdict(request.auth, request_id, int(raw))
+        except services.HandoffError as exc:
+            raise ServiceError(exc.code, exc.detail, exc.status) from None
+        pending = handoff.status == Status.PENDING
+        return Response(handoff_body(handoff), status=202 if pending else 200)

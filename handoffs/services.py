@@ -12,13 +12,14 @@ import hashlib
 from datetime import timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from audit import services as audit
 from audit.events import SYSTEM, Event
 from devices import services as devices
 from devices.models import Device
+from handoffs import wakeup
 from handoffs.models import Handoff, Status
 from handoffs.taxonomy import Risk, effective_risk
 from ony.connector.verdict import DECIDED_VIA, format_time
@@ -175,6 +176,8 @@ def decide(
     current.save(
         update_fields=["status", "decision", "decided_via", "decided_by", "decided_at", "verdict"]
     )
+    request_id = current.public_id
+    transaction.on_commit(lambda: wakeup.publish(request_id))
     return current
 
 
@@ -205,3 +208,32 @@ def for_device(device: Device, request_id: str) -> Handoff:
     if handoff is None:
         raise HandoffError("not_found", "No such handoff.", 404)
     return expire_if_due(handoff)
+
+
+#: The longest a verdict long-poll may wait.
+MAX_WAIT_SECONDS = 30
+
+
+def wait_for_verdict(device: Device, request_id: str, wait: float) -> Handoff:
+    """The device's handoff once decided, or still pending after ``wait`` seconds.
+
+    Wakes the moment a decision commits (``handoffs.wakeup``), and no later
+    than the handoff's deadline, when it expires. The database connection is
+    closed while waiting, so hundreds of waiters hold no connections.
+    """
+    handoff = for_device(device, request_id)
+    if handoff.status != Status.PENDING or wait <= 0:
+        return handoff
+    with wakeup.waiting(handoff.public_id) as decided:
+        handoff = for_device(device, request_id)  # registered first: nothing slips by
+        if handoff.status == Status.PENDING:
+            until_deadline = (handoff.deadline - timezone.now()).total_seconds()
+            close_old_connection()
+            decided.wait(max(0.0, min(wait, until_deadline + 0.05)))
+    return for_device(device, request_id)
+
+
+def close_old_connection() -> None:
+    """Give the connection back while waiting (outside transactions only)."""
+    if not connection.in_atomic_block:
+        connection.close()

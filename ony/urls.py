@@ -3,7 +3,13 @@ from django.urls import path
 
 from audit.api import PublicKeyApi
 from devices.api import CheckpointApi, DeviceApi, EnrollApi
-from handoffs.api import HandoffCancelApi, HandoffCreateApi, HandoffDetailApi, TaxonomyApi
+from handoffs.api import (
+    HandoffCancelApi,
+    HandoffCreateApi,
+    HandoffDetailApi,
+    HandoffVerdictApi,
+    TaxonomyApi,
+)
 from ony import views
 from ony.api import team
 
@@ -20,6 +26,11 @@ urlpatterns = [
     path("api/v1/taxonomy", TaxonomyApi.as_view(), name="api-taxonomy"),
     path("api/v1/handoffs", HandoffCreateApi.as_view(), name="api-handoffs"),
     path("api/v1/handoffs/<str:request_id>", HandoffDetailApi.as_view(), name="api-handoff"),
+    path(
+        "api/v1/handoffs/<str:request_id>/verdict",
+        HandoffVerdictApi.as_view(),
+        name="api-handoff-verdict",
+    ),
     path(
         "api/v1/handoffs/<str:request_id>/cancel",
         HandoffCancelApi.as_view(),

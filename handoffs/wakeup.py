@@ -1,0 +1,117 @@
+"""Waking long-polls the moment a handoff is decided: never a polling loop.
+
+Each process keeps a registry of the requests it has waiters for. A decision
+``publish``es its request id once the transaction commits. Without Redis
+(the embedded mode: one process) that wakes the local waiters directly; with
+Redis it goes out on pub/sub, and one listener thread per process, pattern-
+subscribed to every handoff channel, wakes that process's waiters.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import redis
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+CHANNEL_PREFIX = "ony:handoff:"
+LISTENER_READY_TIMEOUT = 5.0
+
+
+class Waiters:
+    """Events of the threads waiting for each request id, in this process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._events: dict[str, set[threading.Event]] = {}
+
+    @contextmanager
+    def waiting(self, request_id: str) -> Iterator[threading.Event]:
+        event = threading.Event()
+        with self._lock:
+            self._events.setdefault(request_id, set()).add(event)
+        try:
+            yield event
+        finally:
+            with self._lock:
+                events = self._events.get(request_id, set())
+                events.discard(event)
+                if not events:
+                    self._events.pop(request_id, None)
+
+    def wake(self, request_id: str) -> None:
+        with self._lock:
+            events = list(self._events.get(request_id, ()))
+        for event in events:
+            event.set()
+
+    def count(self) -> int:
+        with self._lock:
+            return sum(len(events) for events in self._events.values())
+
+
+waiters = Waiters()
+
+
+class RedisListener:
+    """One thread per process, subscribed to every handoff channel, waking local waiters."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="ony-wakeup", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                client = redis.Redis.from_url(self.url)
+                pubsub = client.pubsub(ignore_subscribe_messages=False)
+                pubsub.psubscribe(CHANNEL_PREFIX + "*")
+                for message in pubsub.listen():
+                    if message["type"] == "psubscribe":
+                        self.ready.set()
+                    elif message["type"] == "pmessage":
+                        waiters.wake(message["channel"].decode()[len(CHANNEL_PREFIX) :])
+            except redis.RedisError:
+                # Waiters time out and re-read the database meanwhile; try again shortly.
+                self.ready.clear()
+                logger.warning("wake-up listener lost Redis; reconnecting")
+                time.sleep(1)
+
+
+_listener: RedisListener | None = None
+_listener_lock = threading.Lock()
+
+
+def _ensure_listener() -> None:
+    global _listener
+    if not settings.REDIS_URL:
+        return
+    with _listener_lock:
+        if _listener is None or _listener.url != settings.REDIS_URL:
+            _listener = RedisListener(settings.REDIS_URL)
+    _listener.ready.wait(LISTENER_READY_TIMEOUT)
+
+
+@contextmanager
+def waiting(request_id: str) -> Iterator[threading.Event]:
+    """Register for ``request_id``'s decision; check the database *inside* this block."""
+    _ensure_listener()
+    with waiters.waiting(request_id) as event:
+        yield event
+
+
+def publish(request_id: str) -> None:
+    """Wake whoever waits for ``request_id``, in this process and (with Redis) every other."""
+    waiters.wake(request_id)
+    if settings.REDIS_URL:
+        try:
+            redis.Redis.from_url(settings.REDIS_URL).publish(CHANNEL_PREFIX + request_id, b"1")
+        except redis.RedisError:
+            logger.warning("could not publish a decision; waiters will find it when they re-read")

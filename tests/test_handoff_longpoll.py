@@ -1,0 +1,116 @@
+"""The verdict long-poll: answers the moment a decision commits, never later than the deadline."""
+
+from __future__ import annotations
+
+import threading
+import time
+import unittest
+from datetime import timedelta
+
+import redis
+from django.conf import settings
+from django.db import connection
+from django.test import Client, SimpleTestCase, TransactionTestCase
+from django.utils import timezone
+
+from audit.events import SYSTEM
+from handoffs import services, wakeup
+from handoffs.models import Handoff
+from ony import services as org_services
+from ony.roles import Role
+from tests.base import bearer, enroll_device
+
+
+class LongPollTests(TransactionTestCase):
+    def setUp(self):
+        self.org = org_services.create_organization(name="Acme", slug="acme", actor=SYSTEM)
+        self.bob = org_services.add_member(
+            self.org, "bob@acme.test", actor=SYSTEM, role=Role.MEMBER
+        )
+        self.laptop = enroll_device(self.org)
+        self.handoff, _ = services.create(
+            self.laptop.device,
+            action="deploy.production",
+            target="prod-api",
+            title="Deploy",
+            agent_session_id="sess",
+            nonce="longpoll-nonce",
+        )
+
+    def poll(self, wait: str, token: str | None = None):
+        url = f"/api/v1/handoffs/{self.handoff.public_id}/verdict?wait={wait}"
+        return Client().get(url, **bearer(token or self.laptop.device_token))
+
+    def approve(self) -> None:
+        services.decide(
+            self.handoff, "approve", via="dashboard", actor=self.bob.public_id, by=self.bob
+        )
+
+    def test_it_returns_within_a_second_of_a_decision_in_another_thread(self):
+        def approve_soon() -> None:
+            try:
+                time.sleep(0.3)
+                self.approve()
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=approve_soon)
+        began = time.monotonic()
+        thread.start()
+        r = self.poll("30")
+        elapsed = time.monotonic() - began
+        thread.join()
+        self.assertEqual((r.status_code, r.json()["status"]), (200, "approved"))
+        self.assertEqual(r.json()["verdict"]["decision"], "approve")
+        self.assertLess(elapsed, 1.3)  # decided at 0.3 s; a functional bound of 1 s after that
+        self.assertEqual(wakeup.waiters.count(), 0)
+
+    def test_it_answers_at_once_when_already_decided(self):
+        self.approve()
+        r = self.poll("30")
+        self.assertEqual((r.status_code, r.json()["status"]), (200, "approved"))
+
+    def test_it_answers_202_while_still_pending(self):
+        r = self.poll("1")
+        self.assertEqual((r.status_code, r.json()["status"]), (202, "pending"))
+        self.assertIsNone(r.json()["verdict"])
+        self.assertEqual(self.poll("0").status_code, 202)
+
+    def test_it_expires_at_the_deadline_while_waiting(self):
+        Handoff.objects.filter(pk=self.handoff.pk).update(
+            deadline=timezone.now() + timedelta(milliseconds=400)
+        )
+        r = self.poll("10")
+        body = r.json()
+        self.assertEqual((r.status_code, body["status"]), (200, "expired"))
+        self.assertEqual(
+            (body["verdict"]["decision"], body["verdict"]["decided_via"]), ("deny", "deadline")
+        )
+
+    def test_it_refuses_a_bad_wait(self):
+        for wait in ("31", "-1", "abc", "1.5", ""):
+            with self.subTest(wait=wait):
+                r = self.poll(wait)
+                self.assertEqual((r.status_code, r.json()["code"]), (400, "invalid_wait"))
+
+    def test_another_device_cannot_wait_on_it(self):
+        other = enroll_device(self.org, "other")
+        r = self.poll("1", other.device_token)
+        self.assertEqual((r.status_code, r.json()["code"]), (404, "not_found"))
+
+
+@unittest.skipUnless(settings.REDIS_URL, "needs REDIS_URL")
+class RedisWakeupTests(SimpleTestCase):
+    def test_a_decision_published_by_another_process_wakes_the_waiter(self):
+        with wakeup.waiting("req_from_elsewhere") as decided:
+            # Publish straight to Redis, as another web or worker process does.
+            client = redis.Redis.from_url(settings.REDIS_URL)
+            client.publish(wakeup.CHANNEL_PREFIX + "req_from_elsewhere", b"1")
+            self.assertTrue(decided.wait(2))
+
+    def test_a_message_for_another_request_wakes_nobody(self):
+        with wakeup.waiting("req_quiet") as decided:
+            redis.Redis.from_url(settings.REDIS_URL).publish(
+                wakeup.CHANNEL_PREFIX + "req_loud", b"1"
+            )
+            self.assertFalse(decided.wait(0.3))
