@@ -8,12 +8,11 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
 
 from audit.services import actor_for
 from devices import services
 from devices.models import Device, EnrollmentToken
-from ony.admin_base import OrgScopedAdmin, may
+from ony.admin_base import OrgScopedAdmin, may, secret_created_response
 from ony.models import Membership
 from ony.roles import MANAGE
 
@@ -98,12 +97,13 @@ class EnrollmentTokenAdmin(OrgScopedAdmin):
         obj._plain_token = token  # for response_add only; never stored
 
     def response_add(self, request: HttpRequest, obj: EnrollmentToken, *args: Any) -> HttpResponse:
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Enrollment token created",
-            "opts": self.model._meta,
-            "token": obj._plain_token,
-            "record": obj,
-            "server": settings.ONY_PUBLIC_URL,
-        }
-        return TemplateResponse(request, "admin/devices/enrollmenttoken/created.html", context)
+        expires = obj.expires_at.strftime("%Y-%m-%d %H:%M:%S")
+        return secret_created_response(
+            self,
+            request,
+            lead=f"This token enrolls one machine into {obj.org}. It works once and expires at "
+            f"{expires} UTC.",
+            secret=obj._plain_token,
+            command_lead="On the agent's machine:",
+            command=f"ony enroll --server {settings.ONY_PUBLIC_URL} --token {obj._plain_token}",
+        )

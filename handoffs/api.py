@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 from django.shortcuts import get_object_or_404
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -12,11 +14,18 @@ from devices.authentication import DeviceTokenAuthentication, IsDevice
 from devices.models import Device
 from handoffs import services, taxonomy
 from handoffs.models import Handoff, Status
-from handoffs.serializers import HandoffInput, handoff_body
-from ony.api.authentication import VerifiedSessionAuthentication
+from handoffs.serializers import (
+    DecisionInput,
+    HandoffInput,
+    handoff_body,
+    member_handoff_body,
+)
+from ony.api.authentication import PersonalTokenAuthentication, VerifiedSessionAuthentication
 from ony.api.errors import ServiceError
 from ony.api.parsers import BoundedJSONParser
-from ony.models import Organization
+from ony.models import Organization, User
+
+PAGE_SIZE = 100
 
 
 class TaxonomyApi(APIView):
@@ -27,7 +36,11 @@ class TaxonomyApi(APIView):
     (404 unless they belong to it).
     """
 
-    authentication_classes = [DeviceTokenAuthentication, VerifiedSessionAuthentication]
+    authentication_classes = [
+        DeviceTokenAuthentication,
+        PersonalTokenAuthentication,
+        VerifiedSessionAuthentication,
+    ]
     permission_classes = [IsAuthenticated]
 
     def get(self, request: Request) -> Response:
@@ -57,22 +70,55 @@ class TaxonomyApi(APIView):
         )
 
 
-class DeviceHandoffView(APIView):
-    """Base of the agent's handoff endpoints: device bearer auth, bounded JSON bodies."""
+class IsMember(BasePermission):
+    """A person (session or personal API token), not a device."""
 
-    authentication_classes = [DeviceTokenAuthentication]
-    permission_classes = [IsDevice]
+    def has_permission(self, request: Request, view: object) -> bool:
+        return isinstance(request.user, User) and request.user.is_active
+
+
+def _raise(exc: services.HandoffError) -> NoReturn:
+    raise ServiceError(exc.code, exc.detail, exc.status) from None
+
+
+class HandoffView(APIView):
+    """Base of the handoff endpoints: devices (bearer) and members (token or session)."""
+
+    authentication_classes = [
+        DeviceTokenAuthentication,
+        PersonalTokenAuthentication,
+        VerifiedSessionAuthentication,
+    ]
     parser_classes = [BoundedJSONParser]
+    device_methods: frozenset[str] = frozenset()
+    member_methods: frozenset[str] = frozenset()
+
+    def get_permissions(self) -> list:
+        if self.request.method in self.device_methods and isinstance(self.request.auth, Device):
+            return [IsDevice()]
+        if self.request.method in self.member_methods:
+            return [IsMember()]
+        return [IsDevice()]
 
     def handoff(self, request: Request, request_id: str) -> Handoff:
         try:
-            return services.for_device(request.auth, request_id)
+            if isinstance(request.auth, Device):
+                return services.for_device(request.auth, request_id)
+            return services.for_member(request.user, request_id)
         except services.HandoffError as exc:
-            raise ServiceError(exc.code, exc.detail, exc.status) from None
+            _raise(exc)
+
+    def body(self, request: Request, handoff: Handoff) -> dict:
+        if isinstance(request.auth, Device):
+            return handoff_body(handoff)
+        return member_handoff_body(handoff)
 
 
-class HandoffCreateApi(DeviceHandoffView):
-    """``POST /api/v1/handoffs``: 201 with the new handoff; 200 for a repeated nonce."""
+class HandoffsApi(HandoffView):
+    """``POST /api/v1/handoffs`` (devices): create; ``GET`` (members): their orgs' handoffs."""
+
+    device_methods = frozenset({"POST"})
+    member_methods = frozenset({"GET"})
 
     def post(self, request: Request) -> Response:
         data = HandoffInput(data=request.data)
@@ -80,32 +126,38 @@ class HandoffCreateApi(DeviceHandoffView):
         handoff, created = services.create(request.auth, **data.validated_data)
         return Response(handoff_body(handoff), status=201 if created else 200)
 
+    def get(self, request: Request) -> Response:
+        handoffs = Handoff.objects.for_user(request.user).select_related(
+            "org", "device", "decided_by"
+        )
+        if status := request.query_params.get("status"):
+            if status not in Status.values:
+                raise ServiceError(
+                    "invalid_status", f"status is one of {', '.join(Status.values)}."
+                )
+            handoffs = handoffs.filter(status=status)
+        if org := request.query_params.get("org"):
+            handoffs = handoffs.filter(org__slug=org)
+        return Response({"results": [member_handoff_body(h) for h in handoffs[:PAGE_SIZE]]})
 
-class HandoffDetailApi(DeviceHandoffView):
-    """``GET /api/v1/handoffs/{request_id}``: the device's own handoff only."""
+
+class HandoffDetailApi(HandoffView):
+    """``GET /api/v1/handoffs/{request_id}``: a device its own; a member their orgs'."""
+
+    device_methods = member_methods = frozenset({"GET"})
 
     def get(self, request: Request, request_id: str) -> Response:
-        return Response(handoff_body(self.handoff(request, request_id)))
+        return Response(self.body(request, self.handoff(request, request_id)))
 
 
-class HandoffCancelApi(DeviceHandoffView):
-    """``POST /api/v1/handoffs/{request_id}/cancel``: the agent withdraws (409 once decided)."""
-
-    def post(self, request: Request, request_id: str) -> Response:
-        handoff = self.handoff(request, request_id)
-        try:
-            handoff = services.cancel(request.auth, handoff)
-        except services.HandoffError as exc:
-            raise ServiceError(exc.code, exc.detail, exc.status) from None
-        return Response(handoff_body(handoff))
-
-
-class HandoffVerdictApi(DeviceHandoffView):
+class HandoffVerdictApi(HandoffView):
     """``GET /api/v1/handoffs/{request_id}/verdict?wait=N``: 200 once decided, 202 while pending.
 
     Waits up to ``N`` seconds (0 to 30) and answers the moment a decision
     commits.
     """
+
+    device_methods = frozenset({"GET"})
 
     def get(self, request: Request, request_id: str) -> Response:
         raw = request.query_params.get("wait", "0")
@@ -114,6 +166,35 @@ class HandoffVerdictApi(DeviceHandoffView):
         try:
             handoff = services.wait_for_verdict(request.auth, request_id, int(raw))
         except services.HandoffError as exc:
-            raise ServiceError(exc.code, exc.detail, exc.status) from None
+            _raise(exc)
         pending = handoff.status == Status.PENDING
         return Response(handoff_body(handoff), status=202 if pending else 200)
+
+
+class HandoffCancelApi(HandoffView):
+    """``POST /api/v1/handoffs/{request_id}/cancel``: the agent withdraws (409 once decided)."""
+
+    device_methods = frozenset({"POST"})
+
+    def post(self, request: Request, request_id: str) -> Response:
+        try:
+            handoff = services.cancel(request.auth, self.handoff(request, request_id))
+        except services.HandoffError as exc:
+            _raise(exc)
+        return Response(handoff_body(handoff))
+
+
+class HandoffDecisionApi(HandoffView):
+    """``POST /api/v1/handoffs/{request_id}/decision``: a member approves or denies."""
+
+    member_methods = frozenset({"POST"})
+
+    def post(self, request: Request, request_id: str) -> Response:
+        data = DecisionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        handoff = self.handoff(request, request_id)
+        try:
+            handoff = services.decide_as_member(request.user, handoff, **data.validated_data)
+        except services.HandoffError as exc:
+            _raise(exc)
+        return Response(member_handoff_body(handoff))

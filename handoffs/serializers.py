@@ -93,3 +93,27 @@ def handoff_body(handoff: Handoff) -> dict[str, Any]:
         "expires_at": format_time(handoff.deadline),
         "verdict": handoff.verdict,
     }
+
+
+class DecisionInput(StrictSerializer):
+    decision = serializers.ChoiceField(["approve", "deny"])
+    otp = serializers.RegexField(r"^\d{6}$", required=False, allow_blank=True)
+
+
+def member_handoff_body(handoff: Handoff) -> dict[str, Any]:
+    """A handoff as a member sees it: the agent's view plus who asked and why (no payload)."""
+    return {
+        **handoff_body(handoff),
+        "org": handoff.org.slug,
+        "title": handoff.title,
+        "summary": handoff.summary,
+        "options": handoff.options,
+        "device": {"id": handoff.device.public_id, "name": handoff.device.name},
+        "agent_session_id": handoff.agent_session_id,
+        "risk_hint": handoff.risk_hint or None,
+        "hint_mismatch": handoff.hint_mismatch,
+        "has_payload": bool(handoff.payload_sha256),
+        "decided_via": handoff.decided_via or None,
+        "decided_by": handoff.decided_by.public_id if handoff.decided_by else None,
+        "created_at": format_time(handoff.created_at),
+    }

@@ -23,8 +23,9 @@ from handoffs import wakeup
 from handoffs.models import Handoff, Status
 from handoffs.taxonomy import Risk, effective_risk
 from ony.connector.verdict import DECIDED_VIA, format_time
-from ony.models import Membership
+from ony.models import Membership, TOTPDevice
 from ony.models.org import Route
+from ony.roles import DECIDE
 
 #: How long a verdict stays valid for the connector after it is issued.
 VERDICT_TTL = timedelta(minutes=2)
@@ -237,3 +238,53 @@ def close_old_connection() -> None:
     """Give the connection back while waiting (outside transactions only)."""
     if not connection.in_atomic_block:
         connection.close()
+
+
+def for_member(user: Any, request_id: str) -> Handoff:
+    """Handoff ``request_id`` of one of ``user``'s organizations, expired if due; else 404."""
+    handoff = (
+        Handoff.objects.for_user(user)
+        .filter(public_id=request_id)
+        .select_related("org", "device", "decided_by")
+        .first()
+    )
+    if handoff is None:
+        raise HandoffError("not_found", "No such handoff.", 404)
+    return expire_if_due(handoff)
+
+
+def needs_otp(handoff: Handoff) -> bool:
+    """Approving a critical handoff, or one the org routes to phone plus TOTP, needs a code."""
+    return (
+        handoff.risk == Risk.CRITICAL.label or handoff.org.route(handoff.risk) == Route.PHONE_TOTP
+    )
+
+
+def decide_as_member(user: Any, handoff: Handoff, decision: str, otp: str = "") -> Handoff:
+    """A member's decision through the API (``decided_via: api``).
+
+    Needs role ``member`` or ``admin`` in the handoff's org, and for an
+    approval that ``needs_otp``, a valid TOTP code of the member's own
+    device. A wrong code is audited (``otp.failed``) and never approves.
+    """
+    membership = Membership.objects.for_org(handoff.org).filter(user=user).first()
+    if membership is None or membership.role not in DECIDE:
+        raise HandoffError("permission_denied", "Your role may not decide handoffs.", 403)
+    handoff = expire_if_due(handoff)
+    if handoff.status != Status.PENDING:
+        raise HandoffError("already_decided", f"This handoff is already {handoff.status}.", 409)
+    if decision == "approve" and needs_otp(handoff):
+        _check_otp(membership, handoff, otp)
+    return decide(handoff, decision, via="api", actor=membership.public_id, by=membership)
+
+
+def _check_otp(membership: Membership, handoff: Handoff, otp: str) -> None:
+    device = TOTPDevice.objects.filter(user=membership.user, confirmed=True).first()
+    if device is None:
+        raise HandoffError("otp_unavailable", "You have no TOTP device to confirm with.", 403)
+    if not otp:
+        raise HandoffError("otp_required", "Approving this needs your 6-digit TOTP code.", 400)
+    if not device.verify_token(otp):
+        with transaction.atomic():  # recorded even though the approval is refused
+            audit.append(handoff.org, Event.OTP_FAILED, membership.public_id, handoff.public_id)
+        raise HandoffError("invalid_otp", "That TOTP code is not valid.", 403)

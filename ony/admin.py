@@ -8,13 +8,13 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
 from django.db.models import Count, Model, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from audit.services import actor_for
-from ony import services
-from ony.admin_base import OrgScopedAdmin, SuperuserOnlyAdmin
+from ony import api_tokens, services
+from ony.admin_base import OrgScopedAdmin, SuperuserOnlyAdmin, secret_created_response
 from ony.forms import MembershipAddForm, MembershipChangeForm, UserChangeForm, UserCreationForm
-from ony.models import Membership, Organization, TOTPDevice, User
+from ony.models import ApiToken, Membership, Organization, TOTPDevice, User
 from ony.models.tenancy import has_role, org_ids_for, roles_by_org
 from ony.roles import MANAGE, READ
 
@@ -192,3 +192,55 @@ class TOTPDeviceAdmin(SuperuserOnlyAdmin):
         for device in queryset:
             device.throttle_reset()
         self.message_user(request, "Throttling reset.")
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Everyone manages their own API tokens; a new one is shown once."""
+
+    list_display = ["name", "user", "created_at", "last_used_at", "revoked_at"]
+    fields = ["name"]
+    actions = ["revoke"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        tokens = super().get_queryset(request).select_related("user")
+        return tokens if request.user.is_superuser else tokens.filter(user=request.user)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser or bool(roles_by_org(request.user))
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return self.has_module_permission(request) and (
+            obj is None or obj.user_id == request.user.pk or request.user.is_superuser
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self.has_module_permission(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        return self.has_module_permission(request)
+
+    def save_model(self, request: HttpRequest, obj: ApiToken, form: Any, change: bool) -> None:
+        record, token = api_tokens.create(request.user, obj.name)
+        obj.pk, obj.user, obj.created_at = record.pk, record.user, record.created_at
+        obj._plain_token = token  # for response_add only; never stored
+
+    def response_add(self, request: HttpRequest, obj: ApiToken, *args: Any) -> HttpResponse:
+        return secret_created_response(
+            self,
+            request,
+            lead="Send it as Authorization: Token <token>. It acts with your roles.",
+            secret=obj._plain_token,
+        )
+
+    @admin.action(description="Revoke", permissions=["revoke"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for record in self.get_queryset(request).filter(pk__in=queryset.values("pk")):
+            api_tokens.revoke(record)
+        self.message_user(request, "Revoked.")

@@ -14,6 +14,8 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.urls import reverse
 from django_otp import devices_for_user
 from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
 from django_otp.models import Device
@@ -152,3 +154,20 @@ class OrgScopedAdmin(admin.ModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
         self.check_writable(request, list(queryset))
         super().delete_queryset(request, queryset)
+
+
+def secret_created_response(
+    model_admin: admin.ModelAdmin, request: HttpRequest, *, lead: str, secret: str, **extra: Any
+) -> TemplateResponse:
+    """The page that shows a new secret once (it is stored only as a hash)."""
+    opts = model_admin.model._meta
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": f"{opts.verbose_name.capitalize()} created",
+        "opts": opts,
+        "lead": lead,
+        "secret": secret,
+        "back_url": reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
+        **extra,
+    }
+    return TemplateResponse(request, "admin/secret_created.html", context)

@@ -5,8 +5,9 @@ from audit.api import PublicKeyApi
 from devices.api import CheckpointApi, DeviceApi, EnrollApi
 from handoffs.api import (
     HandoffCancelApi,
-    HandoffCreateApi,
+    HandoffDecisionApi,
     HandoffDetailApi,
+    HandoffsApi,
     HandoffVerdictApi,
     TaxonomyApi,
 )
@@ -24,12 +25,17 @@ urlpatterns = [
     path("api/v1/enroll", EnrollApi.as_view(), name="api-enroll"),
     path("api/v1/device", DeviceApi.as_view(), name="api-device"),
     path("api/v1/taxonomy", TaxonomyApi.as_view(), name="api-taxonomy"),
-    path("api/v1/handoffs", HandoffCreateApi.as_view(), name="api-handoffs"),
+    path("api/v1/handoffs", HandoffsApi.as_view(), name="api-handoffs"),
     path("api/v1/handoffs/<str:request_id>", HandoffDetailApi.as_view(), name="api-handoff"),
     path(
         "api/v1/handoffs/<str:request_id>/verdict",
         HandoffVerdictApi.as_view(),
         name="api-handoff-verdict",
+    ),
+    path(
+        "api/v1/handoffs/<str:request_id>/decision",
+        HandoffDecisionApi.as_view(),
+        name="api-handoff-decision",
     ),
     path(
         "api/v1/handoffs/<str:request_id>/cancel",

@@ -76,9 +76,7 @@ class EnrollmentTokenAdminTests(OnyTestCase):
             reverse("admin:devices_enrollmenttoken_add"), {"org": self.acme.pk}
         )
         self.assertEqual(r.status_code, 200)
-        token = re.search(
-            r'<pre id="enrollment-token">(ony_enr_[\w-]+)</pre>', r.content.decode()
-        ).group(1)
+        token = re.search(r'<pre id="secret">(ony_enr_[\w-]+)</pre>', r.content.decode()).group(1)
         self.assertContains(r, f"ony enroll --server http://testserver --token {token}")
         record = EnrollmentToken.objects.for_org(self.acme).get()
         self.assertEqual(record.created_by, self.alice_m)

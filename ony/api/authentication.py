@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from rest_framework.authentication import SessionAuthentication
+from rest_framework import exceptions
+from rest_framework.authentication import (
+    BaseAuthentication,
+    SessionAuthentication,
+    get_authorization_header,
+)
 from rest_framework.request import Request
+
+from ony import api_tokens
 
 
 class VerifiedSessionAuthentication(SessionAuthentication):
@@ -24,3 +31,27 @@ class VerifiedSessionAuthentication(SessionAuthentication):
         if is_verified is None or not is_verified():
             return None
         return result
+
+
+class PersonalTokenAuthentication(BaseAuthentication):
+    """``Authorization: Token <personal API token>`` for members."""
+
+    keyword = b"token"
+
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
+        parts = get_authorization_header(request).split()
+        if not parts or parts[0].lower() != self.keyword:
+            return None
+        try:
+            token = parts[1].decode("ascii") if len(parts) == 2 else ""
+        except UnicodeDecodeError:
+            token = ""
+        found = api_tokens.user_for(token) if token else None
+        if found is None:
+            raise exceptions.AuthenticationFailed(
+                "This API token is not valid.", code="invalid_api_token"
+            )
+        return found
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Token realm="ony"'

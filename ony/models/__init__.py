@@ -2,7 +2,16 @@
 
 from ony.models.org import Membership, Organization
 from ony.models.tenancy import OrgOwned, OrgScopedQuerySet
+from ony.models.tokens import ApiToken
 from ony.models.totp import TOTPDevice
 from ony.models.user import User
 
-__all__ = ["Membership", "OrgOwned", "OrgScopedQuerySet", "Organization", "TOTPDevice", "User"]
+__all__ = [
+    "ApiToken",
+    "Membership",
+    "OrgOwned",
+    "OrgScopedQuerySet",
+    "Organization",
+    "TOTPDevice",
+    "User",
+]
