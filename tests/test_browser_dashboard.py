@@ -30,9 +30,9 @@ def test_it_logs_in_with_a_totp_code_and_adds_a_member(live_server, page):  # no
 
     log_in(page, live_server, "alice@acme.test", current_code(device))
     assert page.locator("#site-name").inner_text() == "Ony"
-    page.click("text=Memberships")
+    page.click("#content-main a[href='/admin/ony/membership/']")
 
-    page.click("text=Add membership")
+    page.click(".object-tools a[href='/admin/ony/membership/add/']")
     page.select_option("#id_org", label="Acme")
     page.fill("#id_email", "dave@acme.test")
     page.select_option("#id_role", "member")
