@@ -92,6 +92,8 @@ def create(device: Device, **fields: Any) -> tuple[Handoff, bool]:
             decision = POLICY_DECISION.get(org.route(risk.label))
             if decision:
                 handoff = decide(handoff, decision, via="policy", actor=SYSTEM)
+            else:
+                _schedule_expiry(handoff)
     except IntegrityError:
         # The same (device, nonce) raced in from another request: that one stands.
         existing = _existing(device, fields["nonce"])
@@ -288,3 +290,32 @@ def _check_otp(membership: Membership, handoff: Handoff, otp: str) -> None:
         with transaction.atomic():  # recorded even though the approval is refused
             audit.append(handoff.org, Event.OTP_FAILED, membership.public_id, handoff.public_id)
         raise HandoffError("invalid_otp", "That TOTP code is not valid.", 403)
+
+
+def _schedule_expiry(handoff: Handoff) -> None:
+    """Enqueue the handoff's expiry for its deadline, once the handoff is committed."""
+    from handoffs.tasks import expire_handoff  # tasks import this module
+
+    handoff_id, deadline = handoff.pk, handoff.deadline
+    transaction.on_commit(lambda: expire_handoff.apply_async((handoff_id,), eta=deadline))
+
+
+def expire_by_id(handoff_id: int) -> str:
+    """Expire handoff ``handoff_id`` if it is pending past its deadline; return its status.
+
+    Tasks run without a user or device, so they read across organizations by id.
+    """
+    handoff = Handoff.objects.filter(pk=handoff_id).first()
+    if handoff is None:
+        return "gone"
+    return expire_if_due(handoff).status
+
+
+def expire_overdue() -> int:
+    """Expire every pending handoff past its deadline, across organizations; return how many."""
+    overdue = Handoff.objects.filter(status=Status.PENDING, deadline__lte=timezone.now())
+    expired = 0
+    for handoff in overdue.iterator():
+        if expire_if_due(handoff).status == Status.EXPIRED:
+            expired += 1
+    return expired

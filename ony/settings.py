@@ -157,6 +157,8 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     # Sign each organization's chain head at least every minute while it grows.
     "audit-checkpoints": {"task": "audit.checkpoint_chains", "schedule": 60.0},
+    # Expire pending handoffs whose own expiry task was lost (a worker was down).
+    "handoff-deadlines": {"task": "handoffs.expire_overdue", "schedule": 30.0},
 }
 
 AUTH_PASSWORD_VALIDATORS = [
