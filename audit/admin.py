@@ -6,7 +6,6 @@ from typing import Any
 
 from django.contrib import admin
 from django.core.paginator import Paginator
-from django.db.models import Model
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -14,23 +13,10 @@ from django.urls import path, reverse
 from audit.chain import show_hash
 from audit.models import AuditEntry, Checkpoint
 from audit.verification import verify_org
-from ony.admin_base import OrgScopedAdmin
+from ony.admin_base import ReadOnlyOrgAdmin
 from ony.models import Organization
 
 ENTRIES_PER_PAGE = 50
-
-
-class ReadOnlyOrgAdmin(OrgScopedAdmin):
-    """Everyone in the org may read; nobody, superusers included, adds, changes or deletes."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
 
 
 @admin.register(AuditEntry)

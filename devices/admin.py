@@ -12,13 +12,13 @@ from django.http import HttpRequest, HttpResponse
 from audit.services import actor_for
 from devices import services
 from devices.models import Device, EnrollmentToken
-from ony.admin_base import OrgScopedAdmin, may, secret_created_response
+from ony.admin_base import OrgScopedAdmin, ReadOnlyOrgAdmin, may, secret_created_response
 from ony.models import Membership
 from ony.roles import MANAGE
 
 
 @admin.register(Device)
-class DeviceAdmin(OrgScopedAdmin):
+class DeviceAdmin(ReadOnlyOrgAdmin):
     """Devices come from enrollment and stay (their audit trail does); keys are never shown."""
 
     list_display = ["name", "public_id", "org", "owner", "status", "created_at", "last_seen_at"]
@@ -39,15 +39,6 @@ class DeviceAdmin(OrgScopedAdmin):
     ]
     readonly_fields = fields
     actions = ["revoke", "freeze", "unfreeze"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
 
     def has_manage_permission(self, request: HttpRequest) -> bool:
         return may(request, None, MANAGE)

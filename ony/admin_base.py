@@ -156,6 +156,19 @@ class OrgScopedAdmin(admin.ModelAdmin):
         super().delete_queryset(request, queryset)
 
 
+class ReadOnlyOrgAdmin(OrgScopedAdmin):
+    """Everyone in the org may read; nobody, superusers included, adds, changes or deletes."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+
 def secret_created_response(
     model_admin: admin.ModelAdmin, request: HttpRequest, *, lead: str, secret: str, **extra: Any
 ) -> TemplateResponse:
