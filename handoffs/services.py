@@ -19,7 +19,7 @@ from audit import services as audit
 from audit.events import SYSTEM, Event
 from devices import services as devices
 from devices.models import Device
-from handoffs import wakeup
+from handoffs import metrics, wakeup
 from handoffs.models import Handoff, Status
 from handoffs.taxonomy import Risk, effective_risk
 from ony.connector.verdict import DECIDED_VIA, format_time
@@ -89,6 +89,7 @@ def create(device: Device, **fields: Any) -> tuple[Handoff, bool]:
             if payload:
                 data["payload_sha256"] = handoff.payload_sha256
             audit.append(org, Event.HANDOFF_CREATED, device.public_id, handoff.public_id, data)
+            metrics.handoff_created(handoff.risk)
             decision = POLICY_DECISION.get(org.route(risk.label))
             if decision:
                 handoff = decide(handoff, decision, via="policy", actor=SYSTEM)
@@ -181,6 +182,7 @@ def decide(
     )
     request_id = current.public_id
     transaction.on_commit(lambda: wakeup.publish(request_id))
+    metrics.handoff_decided(current.risk, decision, via, current.created_at, now)
     return current
 
 

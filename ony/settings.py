@@ -218,6 +218,9 @@ REST_FRAMEWORK = {
 # shown in the dashboard's footer. Set it if you run a modified Ony.
 ONY_SOURCE_URL = env.str("ONY_SOURCE_URL", default="")
 
+# /metrics answers only with "Authorization: Bearer <this>" when set.
+ONY_METRICS_TOKEN = env.str("ONY_METRICS_TOKEN", default="")
+
 # Demo: the password seed_demo gives admin@demo.local (a random one if unset).
 ONY_DEMO_PASSWORD = env.str("ONY_DEMO_PASSWORD", default="")
 

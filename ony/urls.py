@@ -11,13 +11,14 @@ from handoffs.api import (
     HandoffVerdictApi,
     TaxonomyApi,
 )
-from ony import views
+from ony import metrics_view, views
 from ony.api import team
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    path("metrics", metrics_view.metrics, name="metrics"),
     path("api/v1/orgs", team.OrganizationListApi.as_view(), name="api-orgs"),
     path("api/v1/orgs/<slug:slug>/members", team.MemberListApi.as_view(), name="api-org-members"),
     path("api/v1/audit/public-key", PublicKeyApi.as_view(), name="api-audit-public-key"),
