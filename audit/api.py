@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit import signing
+
+
+class PublicKeyOutput(serializers.Serializer):
+    algorithm = serializers.ChoiceField(["ed25519"])
+    public_key = serializers.CharField(help_text="32 bytes, base64.")
+    signed_prefix = serializers.CharField()
 
 
 class PublicKeyApi(APIView):
@@ -21,6 +29,9 @@ class PublicKeyApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
+    @extend_schema(
+        summary="The key that verifies audit checkpoints", responses={200: PublicKeyOutput}
+    )
     def get(self, request: Request) -> Response:
         return Response(
             {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -14,11 +15,46 @@ from audit.models import Checkpoint
 from devices import services
 from devices.authentication import DeviceTokenAuthentication, IsDevice
 from ony.api.errors import ServiceError
+from ony.api.schema import errors
 
 
 class EnrollInput(serializers.Serializer):
     token = serializers.CharField(max_length=200)
     name = serializers.CharField(max_length=100, required=False, default="device")
+
+
+class EnrollOutput(serializers.Serializer):
+    device_id = serializers.CharField()
+    device_token = serializers.CharField(help_text="Shown once.")
+    decision_key = serializers.CharField(help_text="32 bytes, base64url; shown once.")
+    org = serializers.CharField()
+    org_slug = serializers.CharField()
+    audit_public_key = serializers.CharField()
+
+
+DEVICE_STATUSES = [("active", "active"), ("frozen", "frozen"), ("revoked", "revoked")]
+
+
+class DeviceOutput(serializers.Serializer):
+    device_id = serializers.CharField()
+    name = serializers.CharField()
+    org = serializers.CharField()
+    org_slug = serializers.CharField()
+    status = serializers.ChoiceField(DEVICE_STATUSES)
+
+
+class CheckpointOutput(serializers.Serializer):
+    v = serializers.IntegerField()
+    org = serializers.CharField()
+    seq = serializers.IntegerField()
+    hash = serializers.CharField()
+    at = serializers.CharField()
+    signature = serializers.CharField(help_text="Ed25519, base64.")
+
+
+DEVICE_AUTH_ERRORS = errors(
+    _401="not_authenticated, invalid_device_token, device_revoked", _403="device_frozen"
+)
 
 
 class EnrollApi(APIView):
@@ -29,6 +65,19 @@ class EnrollApi(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "enroll"
 
+    @extend_schema(
+        summary="Enroll a device",
+        request=EnrollInput,
+        responses={
+            201: EnrollOutput,
+            **errors(
+                _400="invalid, parse_error, invalid_name, enrollment_token_invalid, "
+                "enrollment_token_used, enrollment_token_expired",
+                _415="unsupported_media_type",
+                _429="throttled",
+            ),
+        },
+    )
     def post(self, request: Request) -> Response:
         data = EnrollInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -54,6 +103,9 @@ class DeviceApi(APIView):
     authentication_classes = [DeviceTokenAuthentication]
     permission_classes = [IsDevice]
 
+    @extend_schema(
+        summary="The calling device", responses={200: DeviceOutput, **DEVICE_AUTH_ERRORS}
+    )
     def get(self, request: Request) -> Response:
         device = request.auth
         return Response(
@@ -73,6 +125,10 @@ class CheckpointApi(APIView):
     authentication_classes = [DeviceTokenAuthentication]
     permission_classes = [IsDevice]
 
+    @extend_schema(
+        summary="The latest signed checkpoint of the device's organization",
+        responses={200: CheckpointOutput, **DEVICE_AUTH_ERRORS, **errors(_404="no_checkpoint")},
+    )
     def get(self, request: Request) -> Response:
         latest = Checkpoint.objects.for_org(request.auth.org).order_by("-seq").first()
         if latest is None:

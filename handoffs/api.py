@@ -5,6 +5,12 @@ from __future__ import annotations
 from typing import NoReturn
 
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,15 +23,23 @@ from handoffs.models import Handoff, Status
 from handoffs.serializers import (
     DecisionInput,
     HandoffInput,
+    HandoffOutput,
+    MemberHandoffOutput,
+    TaxonomyOutput,
     handoff_body,
     member_handoff_body,
 )
 from ony.api.authentication import PersonalTokenAuthentication, VerifiedSessionAuthentication
 from ony.api.errors import ServiceError
 from ony.api.parsers import BoundedJSONParser
+from ony.api.schema import errors
 from ony.models import Organization, User
 
 PAGE_SIZE = 100
+DEVICE_ERRORS = errors(
+    _401="not_authenticated, invalid_device_token, device_revoked", _403="device_frozen"
+)
+MEMBER_ERRORS = errors(_401="not_authenticated, invalid_api_token", _403="permission_denied")
 
 
 class TaxonomyApi(APIView):
@@ -43,6 +57,11 @@ class TaxonomyApi(APIView):
     ]
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(
+        summary="The action taxonomy",
+        parameters=[OpenApiParameter("org", str, description="Members: one of your orgs' risks.")],
+        responses={200: TaxonomyOutput, **errors(_401="not_authenticated", _404="not_found")},
+    )
     def get(self, request: Request) -> Response:
         org = None
         if isinstance(request.auth, Device):
@@ -120,12 +139,40 @@ class HandoffsApi(HandoffView):
     device_methods = frozenset({"POST"})
     member_methods = frozenset({"GET"})
 
+    @extend_schema(
+        summary="Create a handoff (device)",
+        request=HandoffInput,
+        responses={
+            201: HandoffOutput,
+            200: OpenApiResponse(HandoffOutput, description="The same nonce again."),
+            **DEVICE_ERRORS,
+            **errors(
+                _400="invalid (fields: required, invalid, max_length, invalid_action, not_nfc, "
+                "control_character, phone_number, unknown_field, invalid_choice), parse_error",
+                _413="request_too_large",
+                _415="unsupported_media_type",
+            ),
+        },
+    )
     def post(self, request: Request) -> Response:
         data = HandoffInput(data=request.data)
         data.is_valid(raise_exception=True)
         handoff, created = services.create(request.auth, **data.validated_data)
         return Response(handoff_body(handoff), status=201 if created else 200)
 
+    @extend_schema(
+        operation_id="handoffs_list",
+        summary="List my organizations' handoffs (member)",
+        parameters=[
+            OpenApiParameter("status", str, description="pending, approved, ..."),
+            OpenApiParameter("org", str, description="An organization's slug."),
+        ],
+        responses={
+            200: inline_serializer("HandoffList", {"results": MemberHandoffOutput(many=True)}),
+            **MEMBER_ERRORS,
+            **errors(_400="invalid_status"),
+        },
+    )
     def get(self, request: Request) -> Response:
         handoffs = Handoff.objects.for_user(request.user).select_related(
             "org", "device", "decided_by"
@@ -146,6 +193,17 @@ class HandoffDetailApi(HandoffView):
 
     device_methods = member_methods = frozenset({"GET"})
 
+    @extend_schema(
+        operation_id="handoffs_retrieve",
+        summary="A handoff (the device's own, or a member's org's)",
+        responses={
+            200: OpenApiResponse(
+                HandoffOutput, description="A device gets this; a member MemberHandoffOutput."
+            ),
+            **DEVICE_ERRORS,
+            **errors(_404="not_found"),
+        },
+    )
     def get(self, request: Request, request_id: str) -> Response:
         return Response(self.body(request, self.handoff(request, request_id)))
 
@@ -159,6 +217,16 @@ class HandoffVerdictApi(HandoffView):
 
     device_methods = frozenset({"GET"})
 
+    @extend_schema(
+        summary="Wait for the verdict (device long-poll)",
+        parameters=[OpenApiParameter("wait", int, description="Seconds to wait, 0 to 30.")],
+        responses={
+            200: HandoffOutput,
+            202: OpenApiResponse(HandoffOutput, description="Still pending."),
+            **DEVICE_ERRORS,
+            **errors(_400="invalid_wait", _404="not_found"),
+        },
+    )
     def get(self, request: Request, request_id: str) -> Response:
         raw = request.query_params.get("wait", "0")
         if not raw.isdigit() or int(raw) > services.MAX_WAIT_SECONDS:
@@ -176,6 +244,15 @@ class HandoffCancelApi(HandoffView):
 
     device_methods = frozenset({"POST"})
 
+    @extend_schema(
+        summary="Withdraw a pending handoff (device)",
+        request=None,
+        responses={
+            200: HandoffOutput,
+            **DEVICE_ERRORS,
+            **errors(_404="not_found", _409="already_decided"),
+        },
+    )
     def post(self, request: Request, request_id: str) -> Response:
         try:
             handoff = services.cancel(request.auth, self.handoff(request, request_id))
@@ -189,6 +266,20 @@ class HandoffDecisionApi(HandoffView):
 
     member_methods = frozenset({"POST"})
 
+    @extend_schema(
+        summary="Approve or deny (member)",
+        request=DecisionInput,
+        responses={
+            200: MemberHandoffOutput,
+            **MEMBER_ERRORS,
+            **errors(
+                _400="invalid, otp_required",
+                _403="permission_denied, invalid_otp, otp_unavailable",
+                _404="not_found",
+                _409="already_decided",
+            ),
+        },
+    )
     def post(self, request: Request, request_id: str) -> Response:
         data = DecisionInput(data=request.data)
         data.is_valid(raise_exception=True)

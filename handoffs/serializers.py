@@ -10,7 +10,7 @@ from django.core.validators import RegexValidator
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail, ValidationError
 
-from handoffs.models import Handoff
+from handoffs.models import Handoff, Status
 from handoffs.taxonomy import ACTION_NAME
 from ony.connector.verdict import format_time
 
@@ -117,3 +117,69 @@ def member_handoff_body(handoff: Handoff) -> dict[str, Any]:
         "decided_by": handoff.decided_by.public_id if handoff.decided_by else None,
         "created_at": format_time(handoff.created_at),
     }
+
+
+# Output shapes, for the OpenAPI schema (the views build the same dicts).
+
+
+class VerdictOutput(serializers.Serializer):
+    v = serializers.IntegerField()
+    request_id = serializers.CharField()
+    device_id = serializers.CharField()
+    agent_session_id = serializers.CharField()
+    action = serializers.CharField()
+    target = serializers.CharField()
+    risk = serializers.CharField()
+    decision = serializers.ChoiceField(["approve", "deny", "ask"])
+    decided_via = serializers.CharField()
+    nonce = serializers.CharField()
+    issued_at = serializers.CharField()
+    expires_at = serializers.CharField()
+    audit_seq = serializers.IntegerField()
+    audit_hash = serializers.CharField()
+    signature = serializers.CharField(help_text='"hmac-sha256:" + 64 hex digits')
+
+
+class HandoffOutput(serializers.Serializer):
+    request_id = serializers.CharField()
+    status = serializers.ChoiceField(Status.choices)
+    risk = serializers.CharField()
+    action = serializers.CharField()
+    target = serializers.CharField()
+    expires_at = serializers.CharField()
+    verdict = VerdictOutput(allow_null=True)
+
+
+class DeviceRef(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+
+
+class MemberHandoffOutput(HandoffOutput):
+    org = serializers.CharField()
+    title = serializers.CharField()
+    summary = serializers.CharField()
+    options = serializers.ListField(child=serializers.CharField())
+    device = DeviceRef()
+    agent_session_id = serializers.CharField()
+    risk_hint = serializers.CharField(allow_null=True)
+    hint_mismatch = serializers.BooleanField()
+    has_payload = serializers.BooleanField()
+    decided_via = serializers.CharField(allow_null=True)
+    decided_by = serializers.CharField(allow_null=True)
+    created_at = serializers.CharField()
+
+
+class ActionOutput(serializers.Serializer):
+    action = serializers.CharField()
+    category = serializers.CharField()
+    risk = serializers.CharField()
+    base_risk = serializers.CharField()
+    description = serializers.CharField()
+
+
+class TaxonomyOutput(serializers.Serializer):
+    version = serializers.IntegerField()
+    org = serializers.CharField(allow_null=True)
+    unknown_action_risk = serializers.CharField()
+    actions = ActionOutput(many=True)

@@ -12,6 +12,7 @@ class OnyConfig(AppConfig):
         # must stay import-free for the standard-library connector. ready() runs
         # in the web process and in the Celery worker alike.
         from ony import celery, checks  # noqa: F401
+        from ony.api import schema  # noqa: F401  (OpenAPI authentication extensions)
 
 
 class OnyAdminConfig(admin_apps.AdminConfig):

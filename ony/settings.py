@@ -79,6 +79,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_otp",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "ony.apps.OnyConfig",
     "audit",
     "devices",
@@ -206,6 +208,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "ony.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {"enroll": env.str("ONY_ENROLL_RATE", default="10/minute")},
     # Client addresses for rate limits: REMOTE_ADDR, or the address NUM_PROXIES
     # trusted proxies back in X-Forwarded-For. Never the header as the client
@@ -220,6 +223,23 @@ ONY_SOURCE_URL = env.str("ONY_SOURCE_URL", default="")
 
 # /metrics answers only with "Authorization: Bearer <this>" when set.
 ONY_METRICS_TOKEN = env.str("ONY_METRICS_TOKEN", default="")
+
+# OpenAPI at /api/schema/, browsable at /api/docs/ (assets served locally).
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Ony API",
+    "DESCRIPTION": "Agents ask, people decide, verdicts are signed. Errors are "
+    '{"code": "stable_snake_case", "detail": "text"}; see docs/api.md.',
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "HandoffStatusEnum": "handoffs.models.Status",
+        "DeviceStatusEnum": "devices.api.DEVICE_STATUSES",
+    },
+}
 
 # Demo: the password seed_demo gives admin@demo.local (a random one if unset).
 ONY_DEMO_PASSWORD = env.str("ONY_DEMO_PASSWORD", default="")

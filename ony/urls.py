@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from audit.api import PublicKeyApi
 from devices.api import CheckpointApi, DeviceApi, EnrollApi
@@ -19,6 +20,8 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("metrics", metrics_view.metrics, name="metrics"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/orgs", team.OrganizationListApi.as_view(), name="api-orgs"),
     path("api/v1/orgs/<slug:slug>/members", team.MemberListApi.as_view(), name="api-org-members"),
     path("api/v1/audit/public-key", PublicKeyApi.as_view(), name="api-audit-public-key"),

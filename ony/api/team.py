@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ony.api.schema import errors
 from ony.models import Membership, Organization
 from ony.models.tenancy import roles_by_org
 
@@ -35,6 +37,13 @@ class MemberOutput(serializers.Serializer):
 class OrganizationListApi(APIView):
     """``GET /api/v1/orgs``: the organizations the caller belongs to, with their role."""
 
+    @extend_schema(
+        summary="My organizations",
+        responses={
+            200: inline_serializer("OrganizationList", {"results": OrganizationOutput(many=True)}),
+            **errors(_403="not_authenticated"),
+        },
+    )
     def get(self, request: Request) -> Response:
         orgs = Organization.objects.for_user(request.user)
         context = {"roles": roles_by_org(request.user)}
@@ -44,6 +53,13 @@ class OrganizationListApi(APIView):
 class MemberListApi(APIView):
     """``GET /api/v1/orgs/{slug}/members``: the org's members; 404 outside the caller's orgs."""
 
+    @extend_schema(
+        summary="An organization's members (phones masked)",
+        responses={
+            200: inline_serializer("MemberList", {"results": MemberOutput(many=True)}),
+            **errors(_403="not_authenticated", _404="not_found"),
+        },
+    )
     def get(self, request: Request, slug: str) -> Response:
         org = get_object_or_404(Organization.objects.for_user(request.user), slug=slug)
         members = (
