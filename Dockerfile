@@ -16,4 +16,4 @@ RUN DEBUG=1 ONY_ENV_FILE= python manage.py collectstatic --noinput
 
 USER ony
 EXPOSE 8000
-CMD ["gunicorn", "ony.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "8", "--access-logfile", "-"]
+CMD ["gunicorn", "-c", "gunicorn.conf.py"]

@@ -17,9 +17,15 @@ from contextlib import contextmanager
 
 import redis
 from django.conf import settings
+from prometheus_client import Gauge
 
 logger = logging.getLogger(__name__)
 CHANNEL_PREFIX = "ony:handoff:"
+WAITING = Gauge(
+    "ony_verdict_waiters",
+    "Verdict long-polls waiting now.",
+    multiprocess_mode="livesum",
+)
 LISTENER_READY_TIMEOUT = 5.0
 
 
@@ -35,9 +41,11 @@ class Waiters:
         event = threading.Event()
         with self._lock:
             self._events.setdefault(request_id, set()).add(event)
+        WAITING.inc()
         try:
             yield event
         finally:
+            WAITING.dec()
             with self._lock:
                 events = self._events.get(request_id, set())
                 events.discard(event)

@@ -1,0 +1,142 @@
+"""One real gunicorn worker (gunicorn.conf.py) holds 200 verdict long-polls and wakes them all.
+
+The decisions are made in this process; the waiters wait in gunicorn's, so the
+wake-up crosses processes through Redis, as in production.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+from collections.abc import Callable
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+from django.test import TransactionTestCase
+
+from audit.events import SYSTEM
+from handoffs import services
+from ony import services as org_services
+from ony.roles import Role
+from tests.base import enroll_device
+
+ROOT = Path(__file__).resolve().parent.parent
+WAITERS = 200
+BATCH = 20
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    """Check ``condition`` until it holds; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def get(port: int, path: str, headers: dict | None = None, timeout: float = 5) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", path, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, response.read()
+    except OSError:
+        return 0, b""
+    finally:
+        conn.close()
+
+
+def waiting_now(port: int) -> int:
+    status, body = get(port, "/metrics")
+    match = re.search(rb"^ony_verdict_waiters (\S+)$", body, re.M) if status == 200 else None
+    return int(float(match.group(1))) if match else -1
+
+
+@unittest.skipUnless(
+    connection.vendor == "postgresql" and settings.REDIS_URL, "needs PostgreSQL and Redis"
+)
+class GunicornLongPollTests(TransactionTestCase):
+    def start_gunicorn(self, port: int, log) -> subprocess.Popen:
+        db = connection.settings_dict
+        password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "DATABASE_URL": f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+            "REDIS_URL": settings.REDIS_URL,
+            "WEB_CONCURRENCY": "1",
+            "GUNICORN_THREADS": "256",
+            "GUNICORN_BIND": f"127.0.0.1:{port}",
+        }
+        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        return subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=log,
+        )
+
+    def test_one_worker_holds_hundreds_of_waiters_and_wakes_them_all(self):
+        org = org_services.create_organization(name="Acme", slug="acme", actor=SYSTEM)
+        bob = org_services.add_member(org, "bob@acme.test", actor=SYSTEM, role=Role.MEMBER)
+        laptop = enroll_device(org)
+        handoffs = [
+            services.create(
+                laptop.device, action="deploy.production", target="prod-api", title="Deploy",
+                agent_session_id="s", nonce=f"gunicorn-wait-{n:04d}",
+            )[0]
+            for n in range(WAITERS)
+        ]  # fmt: skip
+        port = free_port()
+        results: dict[str, tuple[int, dict]] = {}
+        auth = {"Authorization": f"Bearer {laptop.device_token}"}
+
+        def wait_for(request_id: str) -> None:
+            status, body = get(port, f"/api/v1/handoffs/{request_id}/verdict?wait=30", auth, 60)
+            results[request_id] = (status, json.loads(body) if body else {})
+
+        with tempfile.TemporaryFile() as log:
+            server = self.start_gunicorn(port, log)
+            try:
+                until(lambda: get(port, "/healthz")[0] == 200, 30, "gunicorn to start")
+                threads = []
+                for start in range(0, WAITERS, BATCH):
+                    for handoff in handoffs[start : start + BATCH]:
+                        thread = threading.Thread(target=wait_for, args=(handoff.public_id,))
+                        thread.start()
+                        threads.append(thread)
+                    parked = start + BATCH
+                    until(lambda n=parked: waiting_now(port) == n, 30, f"{parked} waiters")
+                self.assertEqual(results, {})  # all 200 are waiting at once
+                for handoff in handoffs:
+                    services.decide(handoff, "approve", via="api", actor=bob.public_id, by=bob)
+                for thread in threads:
+                    thread.join(timeout=35)
+                self.assertEqual(waiting_now(port), 0)
+            finally:
+                server.terminate()
+                server.wait(timeout=40)
+                connection.close()
+            log.seek(0)
+            server_log = log.read().decode(errors="replace")
+
+        self.assertEqual(len(results), WAITERS, server_log[-2000:])
+        statuses = {(status, body.get("status")) for status, body in results.values()}
+        self.assertEqual(statuses, {(200, "approved")}, server_log[-2000:])
