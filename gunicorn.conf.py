@@ -8,6 +8,11 @@ waiting agents. See docs/self-hosting.md for sizing.
 
 import os
 
+# Web processes borrow database connections from a pool (docs/configuration.md):
+# a woken long-poll re-reads in about 10 ms instead of opening a connection.
+# Workers load the application after forking (no preload), so each gets its own.
+os.environ.setdefault("DB_POOL_MAX_SIZE", "16")
+
 wsgi_app = "ony.wsgi:application"
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 worker_class = "gthread"

@@ -37,8 +37,14 @@ def ensure_database() -> None:
             conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
 
 
-def django_setup(migrate: bool = False) -> None:
-    """Configure Django for the benchmark database (fixed, benchmark-only keys)."""
+BENCH_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+
+
+def django_setup(migrate: bool = False, redis: bool = False) -> None:
+    """Configure Django for the benchmark database (fixed, benchmark-only keys).
+
+    With ``redis``, Redis (BENCH_REDIS_URL) is the cache, broker and pub/sub.
+    """
     sys.path.insert(0, str(ROOT))
     os.environ.update(
         {
@@ -53,7 +59,10 @@ def django_setup(migrate: bool = False) -> None:
             "LOG_LEVEL": "WARNING",
         }
     )
-    os.environ.pop("REDIS_URL", None)
+    if redis:
+        os.environ["REDIS_URL"] = BENCH_REDIS_URL
+    else:
+        os.environ.pop("REDIS_URL", None)
     import django
 
     django.setup()

@@ -125,6 +125,19 @@ DATABASES = {
 }
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# gunicorn.conf.py turns this on for web processes; Celery's prefork workers
+# fork after Django loads, which a pool's threads would not survive.
+DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=0)
+if DB_POOL_MAX_SIZE and DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # A psycopg pool per process: requests borrow a connection per query burst
+    # instead of opening one, which matters most to long-polls, which give
+    # theirs back while they wait and need one again the moment they wake.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": DB_POOL_MAX_SIZE,
+        "timeout": 10,
+    }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Every transaction takes SQLite's write lock when it begins, so appends to
     # the audit chain (read head, insert next) serialize as they do on

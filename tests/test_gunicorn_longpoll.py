@@ -6,66 +6,25 @@ wake-up crosses processes through Redis, as in production.
 
 from __future__ import annotations
 
-import http.client
 import json
-import os
-import re
-import socket
 import subprocess
-import sys
 import tempfile
 import threading
-import time
 import unittest
-from collections.abc import Callable
-from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
 from django.test import TransactionTestCase
 
 from audit.events import SYSTEM
+from bench.servers import free_port, get, start_gunicorn, until, waiting_now
 from handoffs import services
 from ony import services as org_services
 from ony.roles import Role
 from tests.base import enroll_device
 
-ROOT = Path(__file__).resolve().parent.parent
 WAITERS = 200
 BATCH = 20
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    """Check ``condition`` until it holds; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
-def get(port: int, path: str, headers: dict | None = None, timeout: float = 5) -> tuple[int, bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        conn.request("GET", path, headers=headers or {})
-        response = conn.getresponse()
-        return response.status, response.read()
-    except OSError:
-        return 0, b""
-    finally:
-        conn.close()
-
-
-def waiting_now(port: int) -> int:
-    status, body = get(port, "/metrics")
-    match = re.search(rb"^ony_verdict_waiters (\S+)$", body, re.M) if status == 200 else None
-    return int(float(match.group(1))) if match else -1
 
 
 @unittest.skipUnless(
@@ -76,22 +35,13 @@ class GunicornLongPollTests(TransactionTestCase):
         db = connection.settings_dict
         password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
         env = {
-            **os.environ,
             "DJANGO_SETTINGS_MODULE": "tests.settings",
             "DATABASE_URL": f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
             "REDIS_URL": settings.REDIS_URL,
             "WEB_CONCURRENCY": "1",
             "GUNICORN_THREADS": "256",
-            "GUNICORN_BIND": f"127.0.0.1:{port}",
         }
-        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-        return subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=log,
-        )
+        return start_gunicorn(port, env, log)
 
     def test_one_worker_holds_hundreds_of_waiters_and_wakes_them_all(self):
         org = org_services.create_organization(name="Acme", slug="acme", actor=SYSTEM)

@@ -72,6 +72,29 @@ class ProductionSettingsTests(SimpleTestCase):
         self.assertEqual(result.returncode, 0, result.stderr)
 
 
+class DatabasePoolTests(SimpleTestCase):
+    def options(self, **env: str) -> str:
+        script = "import django; django.setup(); from django.conf import settings; "
+        script += "print(settings.DATABASES['default'].get('OPTIONS', {}).get('pool'))"
+        clean = {"PATH": os.environ["PATH"], "ONY_ENV_FILE": "", **ALL_KEYS, **env}
+        result = subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=ROOT,
+            env={**clean, "DJANGO_SETTINGS_MODULE": "ony.settings"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        self.assertEqual(result.returncode, 0, result.stderr)
+        return result.stdout.strip()
+
+    def test_it_pools_postgresql_connections_when_asked(self):
+        pooled = self.options(DATABASE_URL="postgres://ony@db/ony", DB_POOL_MAX_SIZE="8")
+        self.assertEqual(pooled, "{'min_size': 1, 'max_size': 8, 'timeout': 10}")
+        self.assertEqual(self.options(DATABASE_URL="postgres://ony@db/ony"), "None")
+        self.assertEqual(self.options(DB_POOL_MAX_SIZE="8"), "None")  # SQLite: no pool
+
+
 class KeyParsingTests(SimpleTestCase):
     def test_it_parses_audit_keys_in_order(self):
         parsed = keys.parse_audit_keys(f"{AUDIT}, b2:{'A' * 43}=")
