@@ -171,8 +171,8 @@ def unfreeze(device: Device, *, actor: str) -> Device:
     return current
 
 
-def sign_verdict(device: Device, unsigned: dict[str, Any]) -> dict[str, Any]:
-    """Sign ``unsigned`` with ``device``'s key, refusing a revoked or frozen device.
+def signing_key(device: Device) -> bytes:
+    """``device``'s decision key, refusing a revoked or frozen device.
 
     The device's state is read afresh, so a revocation that committed a moment
     ago already stops signing.
@@ -180,6 +180,11 @@ def sign_verdict(device: Device, unsigned: dict[str, Any]) -> dict[str, Any]:
     current = Device.objects.filter(pk=device.pk).values("revoked_at", "frozen_at").get()
     if current["revoked_at"] is not None or current["frozen_at"] is not None:
         raise DeviceError("device_inactive", "A revoked or frozen device gets no verdicts.", 403)
+    return device.decision_key_bytes
+
+
+def sign_verdict(device: Device, unsigned: dict[str, Any]) -> dict[str, Any]:
+    """Sign ``unsigned`` with ``device``'s key, refusing a revoked or frozen device."""
     if unsigned.get("device_id") != device.public_id:
         raise ValueError("a verdict is signed only for its own device")
-    return verdicts.sign(device.decision_key_bytes, unsigned)
+    return verdicts.sign(signing_key(device), unsigned)

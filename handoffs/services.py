@@ -9,6 +9,7 @@ its signed verdict commit together.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -18,6 +19,7 @@ from django.utils import timezone
 from audit import services as audit
 from audit.events import SYSTEM, Event
 from devices import services as devices
+from devices import verdicts
 from devices.models import Device
 from handoffs import metrics, wakeup
 from handoffs.models import Handoff, Status
@@ -88,12 +90,19 @@ def create(device: Device, **fields: Any) -> tuple[Handoff, bool]:
             }
             if payload:
                 data["payload_sha256"] = handoff.payload_sha256
-            audit.append(org, Event.HANDOFF_CREATED, device.public_id, handoff.public_id, data)
+            subject = handoff.public_id
+
+            def record_created() -> object:
+                return audit.append(org, Event.HANDOFF_CREATED, device.public_id, subject, data)
+
             metrics.handoff_created(handoff.risk)
             decision = POLICY_DECISION.get(org.route(risk.label))
             if decision:
-                handoff = decide(handoff, decision, via="policy", actor=SYSTEM)
+                handoff = decide(
+                    handoff, decision, via="policy", actor=SYSTEM, record_first=record_created
+                )
             else:
+                record_created()
                 _schedule_expiry(handoff)
     except IntegrityError:
         # The same (device, nonce) raced in from another request: that one stands.
@@ -124,12 +133,14 @@ def decide(
     via: str,
     actor: str,
     by: Membership | None = None,
+    record_first: Callable[[], object] | None = None,
 ) -> Handoff:
     """Take ``handoff`` out of ``pending`` with ``decision``; ``HandoffError`` if it already left.
 
     Expiry and cancellation are ``deny`` with ``via`` ``deadline`` or
     ``cancel``. The verdict names the audit entry that recorded the decision;
-    a revoked or frozen device gets none.
+    a revoked or frozen device gets none. ``record_first`` appends entries
+    that must precede the decision's (a policy decision's ``handoff.created``).
     """
     if decision not in STATUS_OF or via not in DECIDED_VIA:
         raise ValueError(f"unknown decision {decision!r} or channel {via!r}")
@@ -142,6 +153,10 @@ def decide(
     )
     if current.status != Status.PENDING:
         raise HandoffError("already_decided", f"This handoff is already {current.status}.", 409)
+    try:
+        key = devices.signing_key(current.device)
+    except devices.DeviceError:
+        key = None  # nothing is signed for a revoked or frozen device
     now = timezone.now()
     current.status = _status_for(decision, via)
     current.decision, current.decided_via, current.decided_by, current.decided_at = (
@@ -150,6 +165,10 @@ def decide(
         by,
         now,
     )
+    # From the first append to the commit the org's audit chain is locked:
+    # only the appends, the signature (CPU) and one UPDATE happen in there.
+    if record_first is not None:
+        record_first()
     entry = audit.append(
         current.org,
         EVENT_OF_VIA.get(via, Event.HANDOFF_DECIDED),
@@ -173,10 +192,7 @@ def decide(
         "audit_seq": entry.seq,
         "audit_hash": entry.hash_hex,
     }
-    try:
-        current.verdict = devices.sign_verdict(current.device, unsigned)
-    except devices.DeviceError:
-        current.verdict = None  # nothing is signed for a revoked or frozen device
+    current.verdict = verdicts.sign(key, unsigned) if key else None
     current.save(
         update_fields=["status", "decision", "decided_via", "decided_by", "decided_at", "verdict"]
     )

@@ -9,6 +9,7 @@ subscribed to every handoff channel, wakes that process's waiters.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -115,11 +116,17 @@ def waiting(request_id: str) -> Iterator[threading.Event]:
         yield event
 
 
+@functools.cache
+def _publisher(url: str) -> redis.Redis:
+    """One client (and connection pool) per process and URL: not a connection per decision."""
+    return redis.Redis.from_url(url)
+
+
 def publish(request_id: str) -> None:
     """Wake whoever waits for ``request_id``, in this process and (with Redis) every other."""
     waiters.wake(request_id)
     if settings.REDIS_URL:
         try:
-            redis.Redis.from_url(settings.REDIS_URL).publish(CHANNEL_PREFIX + request_id, b"1")
+            _publisher(settings.REDIS_URL).publish(CHANNEL_PREFIX + request_id, b"1")
         except redis.RedisError:
             logger.warning("could not publish a decision; waiters will find it when they re-read")
