@@ -34,8 +34,11 @@ from bench import benchdb
 from bench.servers import free_port, get, start_gunicorn, until
 
 
-def load(port: int, path: str, token: str, clients: int, seconds: float) -> dict:
-    """POST from ``clients`` threads for ``seconds``; requests/s and latency quantiles."""
+def load(port: int, path: str, tokens: list[str], clients: int, seconds: float) -> dict:
+    """POST from ``clients`` threads for ``seconds``; requests/s and latency quantiles.
+
+    Client ``n`` uses device token ``tokens[n % len(tokens)]``.
+    """
     latencies: list[float] = []
     failures: list[int] = []
     lock = threading.Lock()
@@ -44,6 +47,7 @@ def load(port: int, path: str, token: str, clients: int, seconds: float) -> dict
     def client(n: int) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         mine, bad, i = [], [], 0
+        token = tokens[n % len(tokens)]
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         while time.monotonic() < stop_at:
             i += 1
@@ -89,6 +93,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument(
+        "--orgs", type=int, default=1, help="Spread the clients over this many organizations."
+    )
     args = parser.parse_args()
     benchdb.ensure_database()
     benchdb.django_setup(migrate=True, redis=True)
@@ -102,9 +109,11 @@ def main() -> None:
 
     with connection.cursor() as cursor:
         cursor.execute(TABLE_SQL)
-    slug = f"bench-throughput-{uuid.uuid4().hex[:8]}"
-    org = org_services.create_organization(name="Bench throughput", slug=slug, actor=SYSTEM)
-    token = devices.enroll(devices.create_enrollment_token(org)[1], "bench").device_token
+    tokens = []
+    for _ in range(args.orgs):
+        slug = f"bench-throughput-{uuid.uuid4().hex[:8]}"
+        org = org_services.create_organization(name="Bench throughput", slug=slug, actor=SYSTEM)
+        tokens.append(devices.enroll(devices.create_enrollment_token(org)[1], "bench").device_token)
     connection.close()
 
     port = free_port()
@@ -112,10 +121,10 @@ def main() -> None:
         server = start_gunicorn(port, {"DJANGO_SETTINGS_MODULE": "bench.settings"}, log)
         try:
             until(lambda: get(port, "/healthz")[0] == 200, 30, "gunicorn to start")
-            load(port, "/bench/baseline", token, args.clients, 2)  # warm-up
-            load(port, "/api/v1/handoffs", token, args.clients, 2)
-            baseline = load(port, "/bench/baseline", token, args.clients, args.seconds)
-            handoffs = load(port, "/api/v1/handoffs", token, args.clients, args.seconds)
+            load(port, "/bench/baseline", tokens, args.clients, 2)  # warm-up
+            load(port, "/api/v1/handoffs", tokens, args.clients, 2)
+            baseline = load(port, "/bench/baseline", tokens, args.clients, args.seconds)
+            handoffs = load(port, "/api/v1/handoffs", tokens, args.clients, args.seconds)
         finally:
             server.terminate()
             server.wait(timeout=40)
