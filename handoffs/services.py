@@ -54,9 +54,6 @@ def create(device: Device, **fields: Any) -> tuple[Handoff, bool]:
     handoff comes back decided, with its signed verdict. Returns
     ``(handoff, created)``.
     """
-    existing = _existing(device, fields["nonce"])
-    if existing is not None:
-        return expire_if_due(existing), False
     org = device.org
     risk = effective_risk(fields["action"], org.risk_overrides)
     hint = fields.get("risk_hint") or ""
@@ -105,7 +102,9 @@ def create(device: Device, **fields: Any) -> tuple[Handoff, bool]:
                 record_created()
                 _schedule_expiry(handoff)
     except IntegrityError:
-        # The same (device, nonce) raced in from another request: that one stands.
+        # This device already used this nonce (a retry, or a race): that handoff
+        # stands. Inserting first and falling back here spares every create a
+        # lookup; nothing of this attempt is left (its savepoint rolled back).
         existing = _existing(device, fields["nonce"])
         if existing is None:
             raise

@@ -119,7 +119,9 @@ class CreateTests(HandoffTestCase):
     def test_it_is_idempotent_per_device_and_nonce(self):
         body = self.body()
         first = self.post(body)
+        entries = AuditEntry.objects.count()
         again = self.post({**body, "target": "something else"})
+        self.assertEqual(AuditEntry.objects.count(), entries)  # a repeat records nothing
         self.assertEqual((first.status_code, again.status_code), (201, 200))
         self.assertEqual(first.json()["request_id"], again.json()["request_id"])
         self.assertEqual(Handoff.objects.count(), 1)
