@@ -14,7 +14,6 @@ from audit import signing
 from audit.models import Checkpoint
 from devices import services
 from devices.authentication import DeviceTokenAuthentication, IsDevice
-from ony.api.errors import ServiceError
 from ony.api.schema import errors
 
 
@@ -81,10 +80,7 @@ class EnrollApi(APIView):
     def post(self, request: Request) -> Response:
         data = EnrollInput(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            enrolled = services.enroll(**data.validated_data)
-        except services.DeviceError as exc:
-            raise ServiceError(exc.code, exc.detail, exc.status) from None
+        enrolled = services.enroll(**data.validated_data)
         device = enrolled.device
         body = {
             "device_id": device.public_id,

@@ -16,6 +16,7 @@ from audit.events import SYSTEM, Event
 from devices import secrets, verdicts
 from devices.models import Device, EnrollmentToken
 from ony.models import Membership, Organization
+from ony.refusal import Refusal
 
 ENROLLMENT_MINUTES = 15
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)
@@ -25,12 +26,8 @@ DEVICE_NAME = re.compile(r"^[\w .()'-]{1,100}$")
 FREEZE_REASON = re.compile(r"^[a-z_]{1,40}$")
 
 
-class DeviceError(Exception):
-    """A refusal with a stable ``code`` for the API (and an HTTP ``status``)."""
-
-    def __init__(self, code: str, detail: str, status: int = 400) -> None:
-        super().__init__(detail)
-        self.code, self.detail, self.status = code, detail, status
+class DeviceError(Refusal):
+    """A device or enrollment refusal."""
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import NoReturn
-
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -30,10 +28,10 @@ from handoffs.serializers import (
     member_handoff_body,
 )
 from ony.api.authentication import PersonalTokenAuthentication, VerifiedSessionAuthentication
-from ony.api.errors import ServiceError
 from ony.api.parsers import BoundedJSONParser
 from ony.api.schema import errors
 from ony.models import Organization, User
+from ony.refusal import Refusal
 
 PAGE_SIZE = 100
 DEVICE_ERRORS = errors(
@@ -96,10 +94,6 @@ class IsMember(BasePermission):
         return isinstance(request.user, User) and request.user.is_active
 
 
-def _raise(exc: services.HandoffError) -> NoReturn:
-    raise ServiceError(exc.code, exc.detail, exc.status) from None
-
-
 class HandoffView(APIView):
     """Base of the handoff endpoints: devices (bearer) and members (token or session)."""
 
@@ -120,12 +114,9 @@ class HandoffView(APIView):
         return [IsDevice()]
 
     def handoff(self, request: Request, request_id: str) -> Handoff:
-        try:
-            if isinstance(request.auth, Device):
-                return services.for_device(request.auth, request_id)
-            return services.for_member(request.user, request_id)
-        except services.HandoffError as exc:
-            _raise(exc)
+        if isinstance(request.auth, Device):
+            return services.for_device(request.auth, request_id)
+        return services.for_member(request.user, request_id)
 
     def body(self, request: Request, handoff: Handoff) -> dict:
         if isinstance(request.auth, Device):
@@ -179,9 +170,7 @@ class HandoffsApi(HandoffView):
         )
         if status := request.query_params.get("status"):
             if status not in Status.values:
-                raise ServiceError(
-                    "invalid_status", f"status is one of {', '.join(Status.values)}."
-                )
+                raise Refusal("invalid_status", f"status is one of {', '.join(Status.values)}.")
             handoffs = handoffs.filter(status=status)
         if org := request.query_params.get("org"):
             handoffs = handoffs.filter(org__slug=org)
@@ -230,11 +219,8 @@ class HandoffVerdictApi(HandoffView):
     def get(self, request: Request, request_id: str) -> Response:
         raw = request.query_params.get("wait", "0")
         if not raw.isdigit() or int(raw) > services.MAX_WAIT_SECONDS:
-            raise ServiceError("invalid_wait", "wait is a whole number of seconds, 0 to 30.")
-        try:
-            handoff = services.wait_for_verdict(request.auth, request_id, int(raw))
-        except services.HandoffError as exc:
-            _raise(exc)
+            raise Refusal("invalid_wait", "wait is a whole number of seconds, 0 to 30.")
+        handoff = services.wait_for_verdict(request.auth, request_id, int(raw))
         pending = handoff.status == Status.PENDING
         return Response(handoff_body(handoff), status=202 if pending else 200)
 
@@ -254,10 +240,7 @@ class HandoffCancelApi(HandoffView):
         },
     )
     def post(self, request: Request, request_id: str) -> Response:
-        try:
-            handoff = services.cancel(request.auth, self.handoff(request, request_id))
-        except services.HandoffError as exc:
-            _raise(exc)
+        handoff = services.cancel(request.auth, self.handoff(request, request_id))
         return Response(handoff_body(handoff))
 
 
@@ -284,8 +267,5 @@ class HandoffDecisionApi(HandoffView):
         data = DecisionInput(data=request.data)
         data.is_valid(raise_exception=True)
         handoff = self.handoff(request, request_id)
-        try:
-            handoff = services.decide_as_member(request.user, handoff, **data.validated_data)
-        except services.HandoffError as exc:
-            _raise(exc)
+        handoff = services.decide_as_member(request.user, handoff, **data.validated_data)
         return Response(member_handoff_body(handoff))

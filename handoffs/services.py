@@ -27,6 +27,7 @@ from handoffs.taxonomy import Risk, effective_risk
 from ony.connector.verdict import DECIDED_VIA, format_time
 from ony.models import Membership, TOTPDevice
 from ony.models.org import Route
+from ony.refusal import Refusal
 from ony.roles import DECIDE
 
 #: How long a verdict stays valid for the connector after it is issued.
@@ -36,12 +37,8 @@ EVENT_OF_VIA = {"deadline": Event.HANDOFF_EXPIRED, "cancel": Event.HANDOFF_CANCE
 POLICY_DECISION = {Route.APPROVE: "approve", Route.ASK: "ask"}
 
 
-class HandoffError(Exception):
-    """A refusal with a stable ``code`` and an HTTP ``status``."""
-
-    def __init__(self, code: str, detail: str, status: int = 400) -> None:
-        super().__init__(detail)
-        self.code, self.detail, self.status = code, detail, status
+class HandoffError(Refusal):
+    """A handoff refusal."""
 
 
 def create(device: Device, **fields: Any) -> tuple[Handoff, bool]:

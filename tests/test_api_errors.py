@@ -50,3 +50,11 @@ class ErrorFormatTests(SimpleTestCase):
 
     def test_it_leaves_unexpected_exceptions_to_django(self):
         self.assertIsNone(exception_handler(RuntimeError("boom"), {}))
+
+    def test_it_answers_a_service_refusal_with_its_code_and_status(self):
+        from ony.refusal import Refusal
+
+        self.assertEqual(
+            handle(Refusal("already_decided", "This handoff is already approved.", 409)),
+            (409, {"code": "already_decided", "detail": "This handoff is already approved."}),
+        )

@@ -16,13 +16,15 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from ony.refusal import Refusal
 
-class ServiceError(exceptions.APIException):
-    """A service's refusal (a stable code, a detail, an HTTP status) as an API error."""
 
-    def __init__(self, code: str, detail: str, status: int = 400) -> None:
-        super().__init__(detail, code)
-        self.status_code = status
+class RefusalError(exceptions.APIException):
+    """A service's ``Refusal`` as an API error, with the refusal's own status."""
+
+    def __init__(self, refusal: Refusal) -> None:
+        super().__init__(refusal.detail, refusal.code)
+        self.status_code = refusal.status
 
 
 def error_body(code: str, detail: str, **extra: Any) -> dict[str, Any]:
@@ -39,7 +41,9 @@ def _field_errors(detail: Any, codes: Any) -> Any:
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     # Normalise Django's own exceptions first, so every branch below sees DRF's.
-    if isinstance(exc, DjangoValidationError):
+    if isinstance(exc, Refusal):
+        exc = RefusalError(exc)
+    elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
