@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,10 +17,10 @@ from audit.events import ACTOR, FORBIDDEN_DATA_KEYS, SUBJECT, Event
 from audit.models import AuditEntry, Checkpoint
 from ony.canonical import canonical, encode, normalize
 from ony.models import Membership, Organization
+from ony.phone import contains_phone_number
 
 # pg_advisory_xact_lock(namespace, org pk): one lock per organization's chain.
 LOCK_NAMESPACE = 0x4F4E59  # "ONY"
-_UNMASKED_PHONE = re.compile(r"\+\d(?:[\s().-]?\d){6,14}")
 
 
 def format_time(moment: datetime) -> str:
@@ -48,7 +47,7 @@ def _check_data(value: Any, where: str = "data") -> None:
     elif isinstance(value, list):
         for index, item in enumerate(value):
             _check_data(item, f"{where}[{index}]")
-    elif isinstance(value, str) and _UNMASKED_PHONE.search(value):
+    elif isinstance(value, str) and contains_phone_number(value):
         raise ValueError(f"{where}: phone numbers are masked in the audit log")
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from typing import Any
 
@@ -13,8 +12,7 @@ from rest_framework.exceptions import ErrorDetail, ValidationError
 from handoffs.models import Handoff, Status
 from handoffs.taxonomy import ACTION_NAME
 from ony.connector.verdict import format_time
-
-_UNMASKED_PHONE = re.compile(r"\+\d(?:[\s().-]?\d){6,14}")
+from ony.phone import contains_phone_number
 
 
 def exact_text(value: str) -> None:
@@ -27,7 +25,7 @@ def exact_text(value: str) -> None:
 
 def no_phone_number(value: str) -> None:
     """Targets are recorded in the audit log, where phone numbers never appear."""
-    if _UNMASKED_PHONE.search(value):
+    if contains_phone_number(value):
         raise ValidationError("A target may not contain a phone number.", code="phone_number")
 
 

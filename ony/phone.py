@@ -7,10 +7,19 @@ masked as ``+1 *** *** 1234``: country code and the last four digits.
 
 from __future__ import annotations
 
+import re
+
 import phonenumbers
 from django.core.exceptions import ValidationError
 
 MASK_UNKNOWN = "+** *** *** ****"
+#: A phone number written out: "+" and 7 to 15 digits, maybe grouped by
+#: spaces, dots, dashes or brackets. (A masked one, +1 *** *** 1234, is not.)
+UNMASKED_PHONE = re.compile(r"\+\d(?:[\s().-]?\d){6,14}")
+
+
+def contains_phone_number(text: str) -> bool:
+    return UNMASKED_PHONE.search(text) is not None
 
 
 def normalize_e164(value: str) -> str:

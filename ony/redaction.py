@@ -5,10 +5,8 @@ from __future__ import annotations
 import logging
 import re
 
-from ony.phone import mask_phone
+from ony.phone import UNMASKED_PHONE, mask_phone
 
-# "+" then 7 to 15 digits, possibly grouped by spaces, dots, dashes or brackets.
-_PHONE = re.compile(r"\+\d(?:[\s().-]?\d){6,14}")
 # Authorization header values and token-looking query parameters.
 _BEARER = re.compile(r"(?i)\b(bearer|token|basic)\s+[A-Za-z0-9._~+/=-]{8,}")
 _SECRET_PARAM = re.compile(r"(?i)\b(token|secret|password|key|otp|code)=([^&\s]+)")
@@ -16,7 +14,7 @@ _SECRET_PARAM = re.compile(r"(?i)\b(token|secret|password|key|otp|code)=([^&\s]+
 
 def redact(text: str) -> str:
     """Mask phone numbers and blank out credentials in ``text``."""
-    text = _PHONE.sub(lambda m: mask_phone(re.sub(r"[^\d+]", "", m.group(0))), text)
+    text = UNMASKED_PHONE.sub(lambda m: mask_phone(re.sub(r"[^\d+]", "", m.group(0))), text)
     text = _BEARER.sub(lambda m: f"{m.group(1)} [redacted]", text)
     return _SECRET_PARAM.sub(lambda m: f"{m.group(1)}=[redacted]", text)
 
