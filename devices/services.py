@@ -8,18 +8,17 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from audit import services as audit
 from audit.events import SYSTEM, Event
 from devices import secrets, verdicts
 from devices.models import Device, EnrollmentToken
+from ony import tokens
 from ony.models import Membership, Organization
 from ony.refusal import Refusal
 
 ENROLLMENT_MINUTES = 15
-LAST_SEEN_RESOLUTION = timedelta(minutes=1)
 # Device names end up in the audit log: letters, digits, spaces and a little
 # punctuation; no "+" or "@", so no phone number or email can slip in.
 DEVICE_NAME = re.compile(r"^[\w .()'-]{1,100}$")
@@ -46,10 +45,10 @@ def create_enrollment_token(
     """A single-use enrollment token for ``org`` and its plain text (shown once, stored hashed)."""
     if not 1 <= minutes <= ENROLLMENT_MINUTES:
         raise ValueError(f"an enrollment token lives 1 to {ENROLLMENT_MINUTES} minutes")
-    token = secrets.new_token(secrets.ENROLLMENT_PREFIX)
+    token = tokens.new_token(secrets.ENROLLMENT_PREFIX)
     record = EnrollmentToken.objects.create(
         org=org,
-        token_hash=secrets.token_hash(token),
+        token_hash=tokens.token_hash(token),
         created_by=created_by,
         expires_at=timezone.now() + timedelta(minutes=minutes),
     )
@@ -72,7 +71,7 @@ def enroll(token: str, name: str) -> Enrolled:
     record = (
         EnrollmentToken.objects.select_for_update(of=("self",))
         .select_related("org", "created_by")
-        .filter(token_hash=secrets.token_hash(token))
+        .filter(token_hash=tokens.token_hash(token))
         .first()
     )
     now = timezone.now()
@@ -83,14 +82,14 @@ def enroll(token: str, name: str) -> Enrolled:
     if record.expires_at <= now:
         raise DeviceError("enrollment_token_expired", "This enrollment token has expired.")
     device_token, decision_key = (
-        secrets.new_token(secrets.DEVICE_PREFIX),
+        tokens.new_token(secrets.DEVICE_PREFIX),
         secrets.new_decision_key(),
     )
     device = Device.objects.create(
         org=record.org,
         owner=record.created_by,
         name=name,
-        token_hash=secrets.token_hash(device_token),
+        token_hash=tokens.token_hash(device_token),
         decision_key=decision_key,
     )
     record.used_at, record.device = now, device
@@ -107,7 +106,7 @@ def device_for_token(token: str) -> Device:
     device, and so which organization, is calling.
     """
     device = (
-        Device.objects.select_related("org").filter(token_hash=secrets.token_hash(token)).first()
+        Device.objects.select_related("org").filter(token_hash=tokens.token_hash(token)).first()
     )
     if device is None:
         raise DeviceError("invalid_device_token", "This device token is not valid.", 401)
@@ -122,12 +121,8 @@ def device_for_token(token: str) -> Device:
 
 def touch(device: Device) -> None:
     """Record that ``device`` was seen: at most one write a minute."""
-    now = timezone.now()
-    if device.last_seen_at and now - device.last_seen_at < LAST_SEEN_RESOLUTION:
-        return
-    stale = Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=now - LAST_SEEN_RESOLUTION)
-    Device.objects.filter(stale, pk=device.pk).update(last_seen_at=now)
-    device.last_seen_at = now
+    rows = Device.objects.filter(pk=device.pk)
+    device.last_seen_at = tokens.note_use(rows, "last_seen_at", device.last_seen_at)
 
 
 def _locked(device: Device) -> Device:

@@ -173,6 +173,18 @@ class DecisionTests(OnyTestCase):
 
 
 class ApiTokenTests(OnyTestCase):
+    def test_it_records_its_last_use_at_most_once_a_minute(self):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        record, token = api_tokens.create(self.bob, "cli")
+        api_tokens.user_for(token)
+        record.refresh_from_db()
+        self.assertIsNotNone(record.last_used_at)
+        with CaptureQueriesContext(connection) as queries:
+            api_tokens.user_for(token)
+        self.assertFalse([q for q in queries if q["sql"].startswith("UPDATE")])
+
     def test_a_revoked_or_wrong_token_is_refused(self):
         record, token = api_tokens.create(self.bob, "cli")
         ok = Client().get("/api/v1/orgs", HTTP_AUTHORIZATION=f"Token {token}")
