@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from devices.api import DEVICE_AUTH_ERRORS
 from devices.authentication import DeviceTokenAuthentication, IsDevice
 from devices.models import Device
 from handoffs import services, taxonomy
@@ -34,9 +35,6 @@ from ony.models import Organization, User
 from ony.refusal import Refusal
 
 PAGE_SIZE = 100
-DEVICE_ERRORS = errors(
-    _401="not_authenticated, invalid_device_token, device_revoked", _403="device_frozen"
-)
 MEMBER_ERRORS = errors(_401="not_authenticated, invalid_api_token", _403="permission_denied")
 
 
@@ -136,7 +134,7 @@ class HandoffsApi(HandoffView):
         responses={
             201: HandoffOutput,
             200: OpenApiResponse(HandoffOutput, description="The same nonce again."),
-            **DEVICE_ERRORS,
+            **DEVICE_AUTH_ERRORS,
             **errors(
                 _400="invalid (fields: required, invalid, max_length, invalid_action, not_nfc, "
                 "control_character, phone_number, unknown_field, invalid_choice), parse_error",
@@ -189,7 +187,7 @@ class HandoffDetailApi(HandoffView):
             200: OpenApiResponse(
                 HandoffOutput, description="A device gets this; a member MemberHandoffOutput."
             ),
-            **DEVICE_ERRORS,
+            **DEVICE_AUTH_ERRORS,
             **errors(_404="not_found"),
         },
     )
@@ -212,7 +210,7 @@ class HandoffVerdictApi(HandoffView):
         responses={
             200: HandoffOutput,
             202: OpenApiResponse(HandoffOutput, description="Still pending."),
-            **DEVICE_ERRORS,
+            **DEVICE_AUTH_ERRORS,
             **errors(_400="invalid_wait", _404="not_found"),
         },
     )
@@ -235,7 +233,7 @@ class HandoffCancelApi(HandoffView):
         request=None,
         responses={
             200: HandoffOutput,
-            **DEVICE_ERRORS,
+            **DEVICE_AUTH_ERRORS,
             **errors(_404="not_found", _409="already_decided"),
         },
     )

@@ -245,13 +245,13 @@ def wait_for_verdict(device: Device, request_id: str, wait: float) -> Handoff:
         handoff = for_device(device, request_id)  # registered first: nothing slips by
         if handoff.status == Status.PENDING:
             until_deadline = (handoff.deadline - timezone.now()).total_seconds()
-            close_old_connection()
+            _release_connection()
             decided.wait(max(0.0, min(wait, until_deadline + 0.05)))
     return for_device(device, request_id)
 
 
-def close_old_connection() -> None:
-    """Give the connection back while waiting (outside transactions only)."""
+def _release_connection() -> None:
+    """Give this thread's database connection back while it waits (outside transactions)."""
     if not connection.in_atomic_block:
         connection.close()
 
