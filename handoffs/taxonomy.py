@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-VERSION = 1
+VERSION = 2
 ACTION_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 
 
@@ -114,6 +114,11 @@ ACTIONS: dict[str, Action] = _actions(
     ("identity.permission_grant", C, "Grant roles or permissions."),
     # agents and tools
     ("agent.spawn", L, "Start a sub-agent."),
+    (
+        "agent.internal",
+        L,
+        "The agent's own bookkeeping: its plan, to-do list or a question to you.",
+    ),
     ("mcp.call", M, "Call a tool of an MCP server."),
 )
 del L, M, H, C
