@@ -173,8 +173,16 @@ def request(args: argparse.Namespace) -> int:
         wait=args.wait,
     )
     if args.json:
-        print(json.dumps({"decision": outcome.decision, "reason": outcome.reason,
-                          "detail": outcome.detail, "request_id": outcome.request_id}))  # fmt: skip
+        print(
+            json.dumps(
+                {
+                    "decision": outcome.decision,
+                    "reason": outcome.reason,
+                    "detail": outcome.detail,
+                    "request_id": outcome.request_id,
+                }
+            )
+        )
     else:
         print(f"ony: {outcome.decision}: {outcome.detail}", file=sys.stderr)
     return EXIT_BY_DECISION[outcome.decision]

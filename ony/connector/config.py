@@ -174,8 +174,9 @@ def load(directory: Path | None = None) -> Config:
     try:
         config = Config(**data, directory=directory)
     except TypeError:
-        raise ConfigError("invalid_config", "server, device_id, device_token and decision_key "
-                          "are required") from None  # fmt: skip
+        raise ConfigError(
+            "invalid_config", "server, device_id, device_token and decision_key are required"
+        ) from None
     config.validate()
     return config
 
