@@ -13,6 +13,10 @@ ROOT = Path(__file__).resolve().parent.parent
 PROBE = """
 import sys
 import ony.connector
+import ony.connector.cli
+import ony.connector.hooks
+import ony.connector.install
+import ony.connector.sdk
 import ony.connector.verdict
 loaded = sorted({name.split(".")[0] for name in sys.modules})
 third_party = [n for n in loaded if n in ("django", "rest_framework", "cryptography", "psycopg")]
