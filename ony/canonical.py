@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from typing import Any
+
+TYPE_CHECKING = False  # the connector imports this: keep typing out of its start-up
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_SAFE_INTEGER = 2**53 - 1
 

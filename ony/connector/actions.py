@@ -10,9 +10,8 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
+from collections import namedtuple
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 
 
 def words(text: str) -> frozenset[str]:
@@ -77,10 +76,8 @@ USERINFO = re.compile(r"(?<=://)[^/@\s]*@")
 PHONE_LIKE = re.compile(r"\+(?=\d(?:[\s().-]?\d){6,14})")
 
 
-@dataclass(frozen=True)
-class Classification:
-    action: str
-    target: str
+class Classification(namedtuple("Classification", "action target")):
+    __slots__ = ()
 
     @property
     def rank(self) -> int:
@@ -126,18 +123,28 @@ def command_name(word: str) -> str:
     return name
 
 
-@dataclass
 class Context:
-    """Where the agent runs: paths are judged against these."""
+    """Where the agent runs: paths are judged against these.
 
-    cwd: str = field(default_factory=os.getcwd)
-    home: str = field(default_factory=lambda: str(Path.home()))
-    config_dir: str = ""
-    protected_branches: Sequence[str] = DEFAULT_PROTECTED_BRANCHES
-    scratch_dirs: Sequence[str] = field(
-        # the agent's scratch space counts as the project: writing there is routine
-        default_factory=lambda: tuple({"/tmp", os.environ.get("TMPDIR", "/tmp").rstrip("/")})  # noqa: S108
-    )
+    ``scratch_dirs`` (default: /tmp and $TMPDIR) count as the project: an agent
+    writing there is routine.
+    """
+
+    def __init__(
+        self,
+        cwd: str | None = None,
+        home: str | None = None,
+        config_dir: str = "",
+        protected_branches: Sequence[str] = DEFAULT_PROTECTED_BRANCHES,
+        scratch_dirs: Sequence[str] | None = None,
+    ) -> None:
+        self.cwd = cwd or os.getcwd()
+        self.home = home or os.path.expanduser("~")
+        self.config_dir = config_dir
+        self.protected_branches = protected_branches
+        if scratch_dirs is None:
+            scratch_dirs = tuple({"/tmp", os.environ.get("TMPDIR", "/tmp").rstrip("/")})  # noqa: S108
+        self.scratch_dirs = scratch_dirs
 
     # paths
 

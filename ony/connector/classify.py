@@ -23,10 +23,13 @@ Rules (docs/connector.md lists them with examples):
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from ony.connector.actions import RANK, Classification, Context, clean, riskiest, url_target, words
 from ony.connector.commands import classify_shell
+
+TYPE_CHECKING = False  # typing is not imported at run time: the hook starts on every tool call
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["RANK", "Classification", "Context", "classify_shell", "classify_tool", "clean"]
 

@@ -7,7 +7,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import socket
 import sys
 import time
@@ -70,6 +72,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) == 2 and argv[0] == "hook" and argv[1] in ("claude-code", "codex"):
+        from ony.connector import hooks  # the hot path: skip argparse's imports
+
+        return hooks.main(argv[1])
     args = parser().parse_args(argv)
     if args.command == "hook":
         from ony.connector import hooks
@@ -90,9 +97,10 @@ def enroll(args: argparse.Namespace) -> int:
     from ony.connector.client import Server, ServerError, refusal
 
     directory = settings.config_dir()
-    if (directory / settings.DEVICE_FILE).exists() and not args.force:
+    existing = os.path.join(directory, settings.DEVICE_FILE)
+    if os.path.exists(existing) and not args.force:
         print(
-            f"ony: already enrolled ({directory / settings.DEVICE_FILE}); use --force",
+            f"ony: already enrolled ({existing}); use --force",
             file=sys.stderr,
         )
         return EXIT_ERROR
@@ -125,7 +133,8 @@ def enroll(args: argparse.Namespace) -> int:
         directory=directory,
     )
     settings.save(config)
-    (directory / settings.WITNESS_FILE).unlink(missing_ok=True)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(os.path.join(directory, settings.WITNESS_FILE))
     print(f"Enrolled {name!r} as {config.device_id} in {config.org}; wrote {directory}/.")
     print("Next: `ony install claude-code` adds the hook to Claude Code.")
     return EXIT_APPROVED

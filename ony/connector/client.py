@@ -1,20 +1,28 @@
 """HTTP to the Ony server: JSON in, JSON out, a hard time limit on every call.
 
-``http.client`` rather than ``urllib.request``: it imports less (the hook
-runs on every tool call) and never follows redirects, which the agent API
-does not use. Any answer that is not a JSON object within the time limit is
-a ``ServerError``.
+The hook runs on every tool call, so this is a small HTTP/1.0 client on a
+plain socket rather than ``http.client``, whose imports (``email``, ``ssl``)
+cost more than the rest of the connector together. HTTP/1.0 keeps it small:
+the server closes the connection after the answer and never chunks it (a
+chunked answer is decoded anyway, should a proxy send one). It never follows
+redirects, which the agent API does not use. Anything but a JSON object
+within the time limit is a ``ServerError``.
 """
 
 from __future__ import annotations
 
-import http.client
 import json
-from typing import Any
-from urllib.parse import urlsplit
+import re
+import socket
+import time
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_RESPONSE_BYTES = 1 << 20
 USER_AGENT = "ony-connector/1"
+SERVER_URL = re.compile(r"^(https?)://(\[[0-9A-Fa-f:.]+\]|[^/:?#\s]+)(?::(\d{1,5}))?(/[^?#]*)?$")
 
 
 class ServerError(Exception):
@@ -28,23 +36,14 @@ class ServerError(Exception):
 
 class Server:
     def __init__(self, base_url: str, token: str | None = None) -> None:
-        parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        match = SERVER_URL.match(base_url or "")
+        if match is None:
             raise ServerError("invalid_server", f"{base_url!r} is not an http(s) URL")
-        self.scheme = parts.scheme
-        self.host = parts.hostname
-        self.port = parts.port
-        self.prefix = parts.path.rstrip("/")
+        self.scheme, host, port, path = match.groups()
+        self.host = host.strip("[]")
+        self.port = int(port) if port else (443 if self.scheme == "https" else 80)
+        self.prefix = (path or "").rstrip("/")
         self.token = token
-
-    def connection(self, timeout: float) -> http.client.HTTPConnection:
-        if self.scheme == "https":
-            import ssl  # only when needed: it is slow to import
-
-            return http.client.HTTPSConnection(
-                self.host, self.port, timeout=timeout, context=ssl.create_default_context()
-            )
-        return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
 
     def call(
         self, method: str, path: str, body: dict[str, Any] | None = None, *, timeout: float
@@ -52,36 +51,110 @@ class Server:
         """``(status, JSON object)``; ``ServerError`` for anything else, within ``timeout`` s."""
         if timeout <= 0:
             raise ServerError("timeout", "no time left to ask the server")
-        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
-        payload = None
+        deadline = time.monotonic() + timeout
+        payload = b""
+        headers = [
+            f"{method} {self.prefix}{path} HTTP/1.0",
+            f"Host: {self.host}" + (f":{self.port}" if self.port not in (80, 443) else ""),
+            "Accept: application/json",
+            f"User-Agent: {USER_AGENT}",
+        ]
         if body is not None:
             payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-            headers["Content-Type"] = "application/json"
+            headers += ["Content-Type: application/json", f"Content-Length: {len(payload)}"]
+        elif method == "POST":
+            headers.append("Content-Length: 0")
         if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
-        connection = self.connection(timeout)
+            headers.append(f"Authorization: Bearer {self.token}")
+        request = ("\r\n".join(headers) + "\r\n\r\n").encode() + payload
         try:
-            connection.request(method, self.prefix + path, body=payload, headers=headers)
-            response = connection.getresponse()
-            raw = response.read(MAX_RESPONSE_BYTES + 1)
-            status = response.status
+            raw = self.exchange(request, deadline)
         except TimeoutError:
             raise ServerError("timeout", "the server did not answer in time") from None
-        except (OSError, http.client.HTTPException) as exc:
+        except OSError as exc:
             raise ServerError("server_unreachable", f"cannot reach the server: {exc}") from None
-        finally:
-            connection.close()
-        if len(raw) > MAX_RESPONSE_BYTES:
-            raise ServerError("bad_response", "the answer is too large", status)
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            raise ServerError(
-                "bad_response", f"HTTP {status}: the answer is not JSON", status
-            ) from None
-        if not isinstance(data, dict):
-            raise ServerError("bad_response", f"HTTP {status}: the answer is not an object", status)
+        status, data = parse_response(raw)
         return status, data
+
+    def exchange(self, request: bytes, deadline: float) -> bytes:
+        """Send ``request``; the raw answer, read to the end of its body or of the connection."""
+        sock = socket.create_connection((self.host, self.port), timeout=_left(deadline))
+        try:
+            if self.scheme == "https":
+                import ssl  # only when needed: it is slow to import
+
+                sock = ssl.create_default_context().wrap_socket(sock, server_hostname=self.host)
+            sock.settimeout(_left(deadline))
+            sock.sendall(request)
+            chunks, size, expected = [], 0, None
+            while expected is None or size < expected:
+                sock.settimeout(_left(deadline))
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > MAX_RESPONSE_BYTES + 65536:
+                    raise ServerError("bad_response", "the answer is too large")
+                if expected is None:
+                    expected = _expected_size(b"".join(chunks))
+            return b"".join(chunks)
+        finally:
+            sock.close()
+
+
+def _left(deadline: float) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError
+    return left
+
+
+def _expected_size(received: bytes) -> int | None:
+    """The full answer's size once its head is in and it names a Content-Length."""
+    end = received.find(b"\r\n\r\n")
+    if end < 0:
+        return None
+    match = re.search(rb"(?im)^content-length:[ \t]*(\d+)[ \t]*\r?$", received[:end])
+    return end + 4 + int(match.group(1)) if match else 1 << 62
+
+
+def parse_response(raw: bytes) -> tuple[int, dict[str, Any]]:
+    """``(status, JSON object)`` from a raw HTTP answer; ``ServerError`` if it is anything else."""
+    head, separator, body = raw.partition(b"\r\n\r\n")
+    status_line = re.match(rb"HTTP/1\.[01] (\d{3})", head)
+    if not separator or status_line is None:
+        raise ServerError("bad_response", "the answer is not HTTP")
+    status = int(status_line.group(1))
+    if re.search(rb"(?im)^transfer-encoding:[ \t]*chunked", head):
+        body = _unchunk(body)
+    if len(body) > MAX_RESPONSE_BYTES:
+        raise ServerError("bad_response", "the answer is too large", status)
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise ServerError(
+            "bad_response", f"HTTP {status}: the answer is not JSON", status
+        ) from None
+    if not isinstance(data, dict):
+        raise ServerError("bad_response", f"HTTP {status}: the answer is not an object", status)
+    return status, data
+
+
+def _unchunk(body: bytes) -> bytes:
+    out, position = [], 0
+    while True:
+        line_end = body.find(b"\r\n", position)
+        if line_end < 0:
+            raise ServerError("bad_response", "a chunked answer was cut short")
+        try:
+            size = int(body[position:line_end].split(b";")[0], 16)
+        except ValueError:
+            raise ServerError("bad_response", "a chunked answer is malformed") from None
+        if size == 0:
+            return b"".join(out)
+        out.append(body[line_end + 2 : line_end + 2 + size])
+        position = line_end + 2 + size + 2
 
 
 def refusal(status: int, data: dict[str, Any]) -> ServerError:

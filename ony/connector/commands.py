@@ -8,9 +8,9 @@ tests/test_connector_classify.py holds them to it.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 from ony.connector import shell
 from ony.connector.actions import (
@@ -360,23 +360,29 @@ def _protected(branch: str, context: Context) -> bool:
 
 def current_branch(directory: str) -> str | None:
     """The branch checked out in the repository around ``directory`` (read from ``.git/HEAD``)."""
-    path = Path(directory)
-    for folder in (path, *path.parents):
-        head = folder / ".git"
-        if head.is_file():  # a worktree: "gitdir: ..."
-            try:
-                pointer = head.read_text().split(":", 1)[1].strip()
-            except (OSError, IndexError):
+    folder = os.path.abspath(directory)
+    while True:
+        git = os.path.join(folder, ".git")
+        if os.path.isfile(git):  # a worktree: "gitdir: ..."
+            text = _read(git)
+            if text is None or ":" not in text:
                 return None
-            head = (folder / pointer).resolve()
-        head = head / "HEAD"
-        if head.is_file():
-            try:
-                text = head.read_text().strip()
-            except OSError:
-                return None
-            return text.removeprefix("ref: refs/heads/") if text.startswith("ref:") else None
-    return None
+            git = os.path.normpath(os.path.join(folder, text.split(":", 1)[1].strip()))
+        head = _read(os.path.join(git, "HEAD"))
+        if head is not None:
+            return head.removeprefix("ref: refs/heads/") if head.startswith("ref:") else None
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read(4096).strip()
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def _subcommand(args: list[str], skip_flags: Sequence[str] = ()) -> tuple[str, list[str]]:

@@ -15,9 +15,10 @@ import json
 import os
 import re
 import stat
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any
+
+TYPE_CHECKING = False  # typing is not imported at run time: the hook starts on every tool call
+if TYPE_CHECKING:
+    from typing import Any
 
 DEVICE_FILE = "device.json"
 WITNESS_FILE = "witness.json"
@@ -38,28 +39,55 @@ class ConfigError(Exception):
         self.reason = reason
 
 
-def config_dir() -> Path:
+def config_dir() -> str:
     """``$XDG_CONFIG_HOME/ony``, else ``~/.config/ony``."""
-    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(Path.home(), ".config")
-    return Path(base) / "ony"
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return os.path.join(base, "ony")
 
 
-@dataclass
+#: The settings in device.json and their defaults (``None``: required).
+FIELDS: dict[str, Any] = {
+    "server": None,
+    "device_id": None,
+    "device_token": None,
+    "decision_key": None,
+    "org": "",
+    "fail_mode": "ask",
+    "deadline_seconds": DEFAULT_DEADLINE_SECONDS,
+    "attach_payload": False,
+    "protected_branches": ["main", "master", "trunk", "production", "prod", "release*"],
+}
+
+
 class Config:
-    """What ``ony enroll`` wrote, plus the user's settings."""
+    """What ``ony enroll`` wrote, plus the user's settings; ``directory`` is where it lives."""
 
     server: str
     device_id: str
     device_token: str
     decision_key: str
-    org: str = ""
-    fail_mode: str = "ask"
-    deadline_seconds: int = DEFAULT_DEADLINE_SECONDS
-    attach_payload: bool = False
-    protected_branches: list[str] = field(
-        default_factory=lambda: ["main", "master", "trunk", "production", "prod", "release*"]
-    )
-    directory: Path = field(default_factory=config_dir, compare=False, repr=False)
+    org: str
+    fail_mode: str
+    deadline_seconds: int
+    attach_payload: bool
+    protected_branches: list[str]
+
+    def __init__(self, directory: str | os.PathLike[str] | None = None, **values: Any) -> None:
+        if unknown := sorted(set(values) - set(FIELDS)):
+            raise ConfigError("invalid_config", f"unknown settings: {', '.join(unknown)}")
+        required = [name for name, default in FIELDS.items() if default is None]
+        if missing := [name for name in required if name not in values]:
+            raise ConfigError("invalid_config", f"missing settings: {', '.join(missing)}")
+        for name, default in FIELDS.items():
+            value = values.get(name, default)
+            setattr(self, name, list(value) if isinstance(value, list) else value)
+        self.directory = os.fspath(directory) if directory is not None else config_dir()
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Config) and self.as_json() == other.as_json()
+
+    def __repr__(self) -> str:
+        return f"Config(server={self.server!r}, device_id={self.device_id!r})"
 
     @property
     def key(self) -> bytes:
@@ -71,9 +99,10 @@ class Config:
 
     def validate(self) -> None:
         problems = []
-        if not re.match(r"^https?://[^/\s]+", self.server or ""):
+        server = self.server if isinstance(self.server, str) else ""
+        if not re.match(r"^https?://[^/\s]+", server):
             problems.append("server must be an http(s) URL")
-        if not DEVICE_ID.match(self.device_id or ""):
+        if not isinstance(self.device_id, str) or not DEVICE_ID.match(self.device_id):
             problems.append("device_id is not a device id")
         if not isinstance(self.device_token, str) or not self.device_token:
             problems.append("device_token is missing")
@@ -101,9 +130,7 @@ class Config:
             raise ConfigError("invalid_config", "; ".join(problems))
 
     def as_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.pop("directory")
-        return data
+        return {name: getattr(self, name) for name in FIELDS}
 
 
 def decode_key(value: Any) -> bytes:
@@ -119,7 +146,7 @@ def decode_key(value: Any) -> bytes:
     return key
 
 
-def read_private(path: Path) -> bytes:
+def read_private(path: str) -> bytes:
     """The bytes of ``path``, refused unless only its owner (this user) can read or write it."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
@@ -140,57 +167,55 @@ def read_private(path: Path) -> bytes:
         return handle.read(1 << 20)
 
 
-def write_private(path: Path, data: dict[str, Any]) -> None:
-    """Write ``data`` as JSON to ``path`` atomically, mode 0600 (directory 0700)."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+def write_private(path: str, data: dict[str, Any], *, durable: bool = True) -> None:
+    """Write ``data`` as JSON to ``path`` atomically, mode 0600 (directory 0700).
+
+    ``durable`` syncs it to disk first; the witness skips that, being only a record.
+    """
+    folder = os.path.dirname(path)
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    temporary = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(data, handle, indent=2, sort_keys=True)
             handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.chmod(temporary, 0o600)
         os.replace(temporary, path)
     except BaseException:
-        temporary.unlink(missing_ok=True)
+        if os.path.exists(temporary):
+            os.unlink(temporary)
         raise
 
 
-def load(directory: Path | None = None) -> Config:
+def load(directory: str | os.PathLike[str] | None = None) -> Config:
     """The configuration, or ``ConfigError`` (missing, unsafe or malformed)."""
-    directory = directory or config_dir()
-    raw = read_private(directory / DEVICE_FILE)
+    directory = os.fspath(directory) if directory is not None else config_dir()
+    path = os.path.join(directory, DEVICE_FILE)
     try:
-        data = json.loads(raw)
+        data = json.loads(read_private(path))
     except ValueError:
-        raise ConfigError("invalid_config", f"{directory / DEVICE_FILE} is not JSON") from None
+        raise ConfigError("invalid_config", f"{path} is not JSON") from None
     if not isinstance(data, dict):
         raise ConfigError("invalid_config", "the configuration is a JSON object")
-    known = {name for name in Config.__dataclass_fields__ if name != "directory"}
-    if unknown := sorted(set(data) - known):
-        raise ConfigError("invalid_config", f"unknown settings: {', '.join(unknown)}")
-    try:
-        config = Config(**data, directory=directory)
-    except TypeError:
-        raise ConfigError(
-            "invalid_config", "server, device_id, device_token and decision_key are required"
-        ) from None
+    config = Config(directory, **data)
     config.validate()
     return config
 
 
 def save(config: Config) -> None:
     config.validate()
-    write_private(config.directory / DEVICE_FILE, config.as_json())
+    write_private(os.path.join(config.directory, DEVICE_FILE), config.as_json())
 
 
 # The witness: the highest audit entry this device has seen in a verified verdict.
 
 
-def read_witness(directory: Path | None = None) -> tuple[int, str] | None:
-    path = (directory or config_dir()) / WITNESS_FILE
+def read_witness(directory: str | os.PathLike[str] | None = None) -> tuple[int, str] | None:
+    path = os.path.join(directory if directory is not None else config_dir(), WITNESS_FILE)
     try:
         data = json.loads(read_private(path))
         seq, digest = data["seq"], data["hash"]
@@ -205,9 +230,9 @@ def read_witness(directory: Path | None = None) -> tuple[int, str] | None:
     return seq, digest
 
 
-def record_witness(directory: Path, seq: int, digest: str) -> None:
+def record_witness(directory: str, seq: int, digest: str) -> None:
     """Keep ``(seq, digest)`` if it is higher than the one kept (safe against parallel hooks)."""
-    lock_path = directory / ".witness.lock"
+    lock_path = os.path.join(directory, ".witness.lock")
     fd = os.open(lock_path, os.O_WRONLY | os.O_CREAT, 0o600)
     try:
         try:
@@ -218,6 +243,7 @@ def record_witness(directory: Path, seq: int, digest: str) -> None:
             pass
         current = read_witness(directory)
         if current is None or seq > current[0]:
-            write_private(directory / WITNESS_FILE, {"seq": seq, "hash": digest})
+            witness = {"seq": seq, "hash": digest}
+            write_private(os.path.join(directory, WITNESS_FILE), witness, durable=False)
     finally:
         os.close(fd)

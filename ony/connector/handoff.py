@@ -10,19 +10,23 @@ approval. ``ask`` never raises.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import os
 import re
-import secrets
 import time
 import unicodedata
+from collections import namedtuple
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from ony.connector import verdict as verdicts
 from ony.connector.client import Server, ServerError, refusal
 from ony.connector.config import Config, ConfigError, record_witness
+
+TYPE_CHECKING = False  # typing is not imported at run time: the hook starts on every tool call
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_WAIT_SECONDS = 30
 #: Stop waiting this long before the deadline, to withdraw the handoff in time.
@@ -33,17 +37,17 @@ REQUEST_ID = re.compile(r"^req_[A-Za-z0-9]{1,64}$")
 APPROVE, DENY, ASK, TIMEOUT, ERROR = "approve", "deny", "ask", "timeout", "error"
 
 
-@dataclass(frozen=True)
-class Request:
+_RequestFields = namedtuple(
+    "Request",
+    "action target title summary payload agent_session_id risk_hint",
+    defaults=("", None, "ony", None),
+)
+
+
+class Request(_RequestFields):
     """What the agent wants to do, as the server will see it."""
 
-    action: str
-    target: str
-    title: str
-    summary: str = ""
-    payload: str | None = None
-    agent_session_id: str = "ony"
-    risk_hint: str | None = None
+    __slots__ = ()
 
     def body(self, nonce: str) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -61,15 +65,12 @@ class Request:
         return body
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(
+    namedtuple("Outcome", "decision reason detail request_id verdict", defaults=(None,) * 2)
+):
     """``decision`` is approve, deny, ask, timeout or error; ``reason`` a stable code."""
 
-    decision: str
-    reason: str
-    detail: str
-    request_id: str | None = None
-    verdict: dict[str, Any] | None = field(default=None, repr=False)
+    __slots__ = ()
 
     @property
     def approved(self) -> bool:
@@ -96,7 +97,7 @@ def ask(
 ) -> Outcome:
     """Create the handoff; wait until ``deadline`` (a ``clock`` time) for a verified verdict."""
     server = Server(config.server, config.device_token)
-    nonce = secrets.token_urlsafe(24)
+    nonce = base64.urlsafe_b64encode(os.urandom(24)).decode().rstrip("=")
     request_id = None
     try:
         status, data = server.call(

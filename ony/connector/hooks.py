@@ -18,12 +18,14 @@ import os
 import sys
 import threading
 import time
-from pathlib import Path
-from typing import IO, Any
 
 from ony.connector import classify
 from ony.connector import config as settings
 from ony.connector.handoff import APPROVE, ASK, DENY, Outcome, Request, ask, text
+
+TYPE_CHECKING = False  # typing is not imported at run time: the hook starts on every tool call
+if TYPE_CHECKING:
+    from typing import IO, Any
 
 AGENTS = {"claude-code": "Claude Code", "codex": "Codex"}
 MAX_PAYLOAD_CHARS = 60000
@@ -88,7 +90,7 @@ def render(agent: str, decision: str, reason: str) -> str | None:
     )
 
 
-def run(agent: str, stdin: IO[bytes], stdout: IO[str], directory: Path | None = None) -> int:
+def run(agent: str, stdin: IO[bytes], stdout: IO[str], directory: str | None = None) -> int:
     """Answer one PreToolUse call read from ``stdin``; the exit status is always 0."""
     started = time.monotonic()
     directory = directory or settings.config_dir()
@@ -122,10 +124,10 @@ def answer(answerer: Answerer, outcome: Outcome) -> None:
         answerer.fail(outcome.reason, outcome.detail + where)
 
 
-def fail_mode_hint(directory: Path) -> str:
+def fail_mode_hint(directory: str) -> str:
     """The configured fail mode, read even from a file that is refused: ``deny`` if it says so."""
     try:
-        with open(directory / settings.DEVICE_FILE, "rb") as handle:
+        with open(os.path.join(directory, settings.DEVICE_FILE), "rb") as handle:
             data = json.loads(handle.read(1 << 20))
     except (OSError, ValueError):
         return "ask"
@@ -162,7 +164,9 @@ def tool_request(agent: str, raw: bytes, config: settings.Config) -> Request:
         action=found.action,
         target=found.target,
         title=classify.clean(f"{label} {tool_name}: {found.action} {found.target}"),
-        summary=classify.clean(f"{label} wants to use {tool_name} in {Path(context.cwd).name}"),
+        summary=classify.clean(
+            f"{label} wants to use {tool_name} in {os.path.basename(context.cwd)}"
+        ),
         payload=payload,
         agent_session_id=classify.clean(session, 128),
     )

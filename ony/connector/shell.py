@@ -16,7 +16,6 @@ which the classifier treats as hiding what runs.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 _OPERATORS = ("&&", "||", ";;", "|&", ";", "&", "|", "(", ")")
 _REDIRECT = re.compile(r"<<<|<<-|<<|>>|>\||>&|<&|<>|>|<")
@@ -28,23 +27,26 @@ class ShellSyntaxError(ValueError):
     """The text does not read as complete shell."""
 
 
-@dataclass
 class Command:
     """One simple command: its words, redirections and where its stdin comes from."""
 
-    argv: list[str] = field(default_factory=list)
-    redirects: list[tuple[str, str]] = field(default_factory=list)
-    piped_into: bool = False
-    heredoc: str | None = None
-    assignments: list[str] = field(default_factory=list)
+    def __init__(self, piped_into: bool = False) -> None:
+        self.argv: list[str] = []
+        self.redirects: list[tuple[str, str]] = []
+        self.piped_into = piped_into
+        self.heredoc: str | None = None
+        self.assignments: list[str] = []
+
+    def __repr__(self) -> str:
+        return f"Command({self.argv!r}, redirects={self.redirects!r})"
 
 
-@dataclass
 class Script:
-    commands: list[Command] = field(default_factory=list)
-    #: The text of each ``$(...)``, `` `...` ``, ``<(...)`` and ``>(...)``.
-    substitutions: list[str] = field(default_factory=list)
-    process_substitution: bool = False
+    def __init__(self) -> None:
+        self.commands: list[Command] = []
+        #: The text of each ``$(...)``, `` `...` ``, ``<(...)`` and ``>(...)``.
+        self.substitutions: list[str] = []
+        self.process_substitution = False
 
 
 def _skip_quoted(text: str, i: int) -> int:

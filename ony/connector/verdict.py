@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
+from collections import namedtuple
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from ony.canonical import canonical
+
+TYPE_CHECKING = False  # typing is not imported at run time: the hook starts on every tool call
+if TYPE_CHECKING:
+    from typing import Any
 
 DOMAIN = b"ony-verdict-v1\n"
 SCHEME = "hmac-sha256:"
@@ -57,16 +60,10 @@ class VerdictRejected(Exception):
         self.reason = reason
 
 
-@dataclass(frozen=True)
-class Expected:
+class Expected(namedtuple("Expected", "device_id request_id nonce action target risk")):
     """What the connector asked for, and the risk the server answered with."""
 
-    device_id: str
-    request_id: str
-    nonce: str
-    action: str
-    target: str
-    risk: str
+    __slots__ = ()
 
 
 def signature(key: bytes, unsigned: dict[str, Any]) -> str:
