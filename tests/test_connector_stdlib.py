@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
+import tomllib
 import venv
 from pathlib import Path
 
@@ -42,3 +43,8 @@ class BareVirtualenvTests(SimpleTestCase):
             )
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn("third-party: []", result.stdout)
+
+    def test_the_ony_command_is_the_connectors_cli(self):
+        project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+        self.assertEqual(project["scripts"], {"ony": "ony.connector.cli:main"})
+        self.assertEqual(project["dependencies"], [])
