@@ -70,3 +70,17 @@ def django_setup(migrate: bool = False, redis: bool = False) -> None:
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0)
+
+
+def fresh_org_with_device(label: str):
+    """A new organization ``bench-LABEL-xxxxxxxx`` and one enrolled device: ``(org, enrolled)``."""
+    import uuid
+
+    from audit.events import SYSTEM
+    from devices import services as devices
+    from ony import services as org_services
+
+    slug = f"bench-{label}-{uuid.uuid4().hex[:8]}"
+    org = org_services.create_organization(name=f"Bench {label}", slug=slug, actor=SYSTEM)
+    _, token = devices.create_enrollment_token(org)
+    return org, devices.enroll(token, "bench")

@@ -56,18 +56,10 @@ def main() -> None:
     benchdb.ensure_database()
     benchdb.django_setup(migrate=True, redis=True)
 
-    import uuid
-
-    from audit.events import SYSTEM
-    from devices import services as devices
-    from ony import services as org_services
     from ony.connector import config as settings
     from ony.connector.install import hook_command
 
-    slug = f"bench-hook-{uuid.uuid4().hex[:8]}"
-    org = org_services.create_organization(name="Bench hook", slug=slug, actor=SYSTEM)
-    _, token = devices.create_enrollment_token(org)
-    laptop = devices.enroll(token, "bench")
+    org, laptop = benchdb.fresh_org_with_device("hook")
     port = free_port()
 
     with tempfile.TemporaryDirectory() as home, tempfile.TemporaryFile() as log:
@@ -78,7 +70,7 @@ def main() -> None:
                 device_id=laptop.device.public_id,
                 device_token=laptop.device_token,
                 decision_key=laptop.decision_key,
-                org=slug,
+                org=org.slug,
                 directory=directory,
             )
         )

@@ -36,19 +36,13 @@ def main() -> None:
     benchdb.ensure_database()
     benchdb.django_setup(migrate=True, redis=True)
 
-    import uuid
-
     from audit.events import SYSTEM
-    from devices import services as devices
     from handoffs import services
     from ony import services as org_services
     from ony.roles import Role
 
-    slug = f"bench-wakeup-{uuid.uuid4().hex[:8]}"
-    org = org_services.create_organization(name="Bench wake-up", slug=slug, actor=SYSTEM)
-    bob = org_services.add_member(org, f"bob@{slug}.test", actor=SYSTEM, role=Role.MEMBER)
-    _, token = devices.create_enrollment_token(org)
-    laptop = devices.enroll(token, "bench")
+    org, laptop = benchdb.fresh_org_with_device("wakeup")
+    bob = org_services.add_member(org, f"bob@{org.slug}.test", actor=SYSTEM, role=Role.MEMBER)
     handoffs = [
         services.create(
             laptop.device, action="deploy.production", target="prod-api", title="Deploy",
