@@ -2,20 +2,26 @@
 
 ``ony request`` exits 0 only on a verified approval, so that
 ``ony request ... && ./deploy.sh`` deploys only when a human said yes.
+
+``ony hook ...`` runs on every tool call: ``main`` hands it to the hook before
+anything else, and this module imports at its top only what the hook needs
+too (``argparse`` is imported by ``parser``).
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
 import socket
 import sys
 import time
-from pathlib import Path
 
 from ony.connector import config as settings
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
 
 #: ``ony request`` exit statuses.
 EXIT_APPROVED, EXIT_ERROR, EXIT_USAGE, EXIT_DENIED, EXIT_ASK, EXIT_TIMEOUT = 0, 1, 2, 3, 4, 5
@@ -26,10 +32,12 @@ EXIT_BY_DECISION = {
     "timeout": EXIT_TIMEOUT,
     "error": EXIT_ERROR,
 }
-LOOPBACK = ("localhost", "127.0.0.1", "::1", "[::1]")
+LOOPBACK = ("localhost", "127.0.0.1", "::1")  # Server.host has no brackets
 
 
 def parser() -> argparse.ArgumentParser:
+    import argparse
+
     root = argparse.ArgumentParser(
         prog="ony", description="Ask Ony before an agent does something risky."
     )
@@ -63,7 +71,7 @@ def parser() -> argparse.ArgumentParser:
     request.add_argument("--target", required=True)
     request.add_argument("--title", required=True)
     request.add_argument("--summary", default="")
-    request.add_argument("--payload-file", type=Path, default=None)
+    request.add_argument("--payload-file", default=None, metavar="FILE")
     request.add_argument("--wait", type=float, default=None, metavar="SECONDS")
     request.add_argument("--json", action="store_true", help="print the outcome as JSON")
 
@@ -77,11 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         from ony.connector import hooks  # the hot path: skip argparse's imports
 
         return hooks.main(argv[1])
-    args = parser().parse_args(argv)
-    if args.command == "hook":
-        from ony.connector import hooks
-
-        return hooks.main(args.agent)
+    args = parser().parse_args(argv)  # a valid `hook` call took the hot path above
     try:
         return {"enroll": enroll, "install": install, "request": request, "status": status}[
             args.command
@@ -92,8 +96,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def enroll(args: argparse.Namespace) -> int:
-    from urllib.parse import urlsplit
-
     from ony.connector.client import Server, ServerError, refusal
 
     directory = settings.config_dir()
@@ -105,16 +107,16 @@ def enroll(args: argparse.Namespace) -> int:
         )
         return EXIT_ERROR
     server_url = args.server.rstrip("/")
-    parts = urlsplit(server_url)
-    if parts.scheme == "http" and parts.hostname not in LOOPBACK and not args.allow_http:
-        print(
-            "ony: refusing plain http to a remote server (use https, or --allow-http)",
-            file=sys.stderr,
-        )
-        return EXIT_ERROR
     name = args.name or socket.gethostname()[:100] or "device"
     try:
-        status_code, data = Server(server_url).call(
+        server = Server(server_url)
+        if server.scheme == "http" and server.host not in LOOPBACK and not args.allow_http:
+            print(
+                "ony: refusing plain http to a remote server (use https, or --allow-http)",
+                file=sys.stderr,
+            )
+            return EXIT_ERROR
+        status_code, data = server.call(
             "POST", "/api/v1/enroll", {"token": args.token, "name": name}, timeout=30
         )
         if status_code != 201:
@@ -160,16 +162,18 @@ def install(args: argparse.Namespace) -> int:
 
 
 def request(args: argparse.Namespace) -> int:
+    from ony.connector.handoff import MAX_PAYLOAD_CHARS
     from ony.connector.sdk import Ony
 
     payload = None
     if args.payload_file is not None:
         try:
-            payload = args.payload_file.read_text(encoding="utf-8", errors="replace")
+            with open(args.payload_file, encoding="utf-8", errors="replace") as handle:
+                payload = handle.read()
         except OSError as exc:
             print(f"ony: cannot read {args.payload_file}: {exc.strerror}", file=sys.stderr)
             return EXIT_ERROR
-        if len(payload) > 65536:
+        if len(payload) > MAX_PAYLOAD_CHARS:
             print("ony: the payload is larger than 64 KiB", file=sys.stderr)
             return EXIT_ERROR
     ony = Ony.from_config(session="ony-cli")
@@ -203,7 +207,6 @@ def status(args: argparse.Namespace) -> int:
     config = settings.load()
     print(f"server:  {config.server}")
     print(f"device:  {config.device_id} ({config.org})")
-    healthy = True
     server = Server(config.server, config.device_token)
     started = time.monotonic()
     try:

@@ -73,8 +73,7 @@ class Server:
             raise ServerError("timeout", "the server did not answer in time") from None
         except OSError as exc:
             raise ServerError("server_unreachable", f"cannot reach the server: {exc}") from None
-        status, data = parse_response(raw)
-        return status, data
+        return parse_response(raw)
 
     def exchange(self, request: bytes, deadline: float) -> bytes:
         """Send ``request``; the raw answer, read to the end of its body or of the connection."""

@@ -63,8 +63,14 @@ REDIS_READ = words(
 )
 
 
-def classify_shell(command: str, context: Context, depth: int = 0) -> Classification:
-    """The riskiest command ``command`` would run."""
+def classify_shell(command: str, context: Context) -> Classification:
+    """The riskiest command ``command`` would run, its target fit to send."""
+    found = _script(command, context, 0)
+    return Classification(found.action, clean(found.target))
+
+
+def _script(command: str, context: Context, depth: int) -> Classification:
+    """The riskiest command of ``command``, read ``depth`` substitutions or shells deep."""
     if depth > MAX_DEPTH:
         return Classification("shell.obfuscated", "nested too deep")
     try:
@@ -74,9 +80,8 @@ def classify_shell(command: str, context: Context, depth: int = 0) -> Classifica
     parts = []  # the commands first: on a tie, the target names what the line mainly does
     for simple in script.commands:
         parts.extend(_simple_command(simple, context, depth))
-    parts.extend(classify_shell(sub, context, depth + 1) for sub in script.substitutions)
-    found = riskiest(parts) or Classification("shell.readonly", "empty command")
-    return Classification(found.action, clean(found.target))
+    parts.extend(_script(sub, context, depth + 1) for sub in script.substitutions)
+    return riskiest(parts) or Classification("shell.readonly", "empty command")
 
 
 KEYWORDS = words("if then else elif fi do done while until case esac in ! { } function select")
@@ -166,14 +171,14 @@ def _shell_command(name, args, context, depth, piped_into, heredoc) -> Classific
         code = args[flag + 1] if flag + 1 < len(args) else ""
         if "$(" in code or "`" in code:
             return Classification("shell.obfuscated", f"{name} -c with a substitution")
-        return classify_shell(code, context, depth + 1)
+        return _script(code, context, depth + 1)
     scripts = [a for a in args if not a.startswith("-")]
     if scripts and scripts[0].startswith(("<(", "/dev/fd/", "/proc/self/fd/")):
         return Classification("shell.obfuscated", f"{name} running a substitution")
     if scripts:
         return Classification("shell.exec", f"{name} {scripts[0]}")
     if heredoc is not None and not piped_into:
-        return classify_shell(heredoc, context, depth + 1)
+        return _script(heredoc, context, depth + 1)
     return Classification("shell.obfuscated", f"{name} reading commands from stdin")
 
 

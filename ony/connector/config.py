@@ -16,6 +16,8 @@ import os
 import re
 import stat
 
+from ony.connector.actions import DEFAULT_PROTECTED_BRANCHES
+
 TYPE_CHECKING = False  # typing is not imported at run time: the hook starts on every tool call
 if TYPE_CHECKING:
     from typing import Any
@@ -55,7 +57,7 @@ FIELDS: dict[str, Any] = {
     "fail_mode": "ask",
     "deadline_seconds": DEFAULT_DEADLINE_SECONDS,
     "attach_payload": False,
-    "protected_branches": ["main", "master", "trunk", "production", "prod", "release*"],
+    "protected_branches": list(DEFAULT_PROTECTED_BRANCHES),
 }
 
 

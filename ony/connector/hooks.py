@@ -94,7 +94,7 @@ def run(agent: str, stdin: IO[bytes], stdout: IO[str], directory: str | None = N
     """Answer one PreToolUse call read from ``stdin``; the exit status is always 0."""
     started = time.monotonic()
     directory = directory or settings.config_dir()
-    answerer = Answerer(agent, stdout, fail_mode_hint(directory))
+    answerer = Answerer(agent, stdout)
     timer = answerer.watch(settings.DEFAULT_DEADLINE_SECONDS)
     try:
         config = settings.load(directory)
@@ -106,6 +106,7 @@ def run(agent: str, stdin: IO[bytes], stdout: IO[str], directory: str | None = N
         outcome = ask(config, request, deadline)
         answer(answerer, outcome)
     except settings.ConfigError as exc:
+        answerer.fail_mode = fail_mode_hint(directory)
         answerer.fail(exc.reason, str(exc))
     except BadInput as exc:
         answerer.fail("bad_input", str(exc))
@@ -150,7 +151,7 @@ def tool_request(agent: str, raw: bytes, config: settings.Config) -> Request:
     cwd = call.get("cwd") if isinstance(call.get("cwd"), str) else ""
     context = classify.Context(
         cwd=cwd if os.path.isabs(cwd) else os.getcwd(),
-        config_dir=str(config.directory),
+        config_dir=config.directory,
         protected_branches=config.protected_branches,
     )
     found = classify.classify_tool(tool_name, tool_input, context)

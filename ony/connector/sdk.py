@@ -19,13 +19,13 @@ which.
 from __future__ import annotations
 
 import functools
+import os
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 from ony.connector import config as settings
-from ony.connector.handoff import Outcome, Request, ask, text
+from ony.connector.handoff import MAX_PAYLOAD_CHARS, Outcome, Request, ask, text
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -44,9 +44,11 @@ class Ony:
         self.session = session
 
     @classmethod
-    def from_config(cls, directory: str | Path | None = None, session: str = "sdk") -> Ony:
+    def from_config(
+        cls, directory: str | os.PathLike[str] | None = None, session: str = "sdk"
+    ) -> Ony:
         """The device enrolled with ``ony enroll`` (``ConfigError`` if none, or unsafe)."""
-        return cls(settings.load(Path(directory) if directory else None), session)
+        return cls(settings.load(directory or None), session)
 
     def request(
         self,
@@ -65,7 +67,7 @@ class Ony:
             target=target,
             title=title,
             summary=summary,
-            payload=None if payload is None else text(payload, 65536),
+            payload=None if payload is None else text(payload, MAX_PAYLOAD_CHARS),
             agent_session_id=self.session,
         )
         return ask(self.config, request, time.monotonic() + seconds)
