@@ -21,3 +21,21 @@ threads = int(os.environ.get("GUNICORN_THREADS", "256"))
 keepalive = 5
 graceful_timeout = 35  # let 30 s long-polls finish on restart
 accesslog = "-"
+
+
+def on_starting(server: object) -> None:
+    """Refuse to start where the system checks, run with the database, find an error.
+
+    (``telephony.E001``: organizations route handoffs to the phone and no
+    provider is configured.) The master's connection is closed before workers fork.
+    """
+    import django
+    from django.core.management import call_command
+    from django.db import connections
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ony.settings")
+    django.setup()
+    try:
+        call_command("check", databases=["default"])
+    finally:
+        connections.close_all()

@@ -25,6 +25,9 @@ def free_port() -> int:
 def start_gunicorn(port: int, env: dict[str, str], log: IO[bytes]) -> subprocess.Popen:
     """gunicorn with the project's configuration on 127.0.0.1:``port``; ``env`` added."""
     full_env = {**os.environ, **env, "GUNICORN_BIND": f"127.0.0.1:{port}"}
+    # Test and benchmark orgs route high risks to the phone; the simulator is
+    # their provider (gunicorn refuses to start with none: telephony.E001).
+    full_env.setdefault("ONY_TELEPHONY_SIMULATOR", "1")
     full_env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     return subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"],

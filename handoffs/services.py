@@ -35,6 +35,7 @@ VERDICT_TTL = timedelta(minutes=2)
 STATUS_OF = {"approve": Status.APPROVED, "deny": Status.DENIED, "ask": Status.DEFERRED}
 EVENT_OF_VIA = {"deadline": Event.HANDOFF_EXPIRED, "cancel": Event.HANDOFF_CANCELLED}
 POLICY_DECISION = {Route.APPROVE: "approve", Route.ASK: "ask"}
+PHONE_ROUTES = frozenset({Route.PHONE, Route.PHONE_TOTP})
 
 
 class HandoffError(Refusal):
@@ -98,6 +99,8 @@ def create(device: Device, **fields: Any) -> tuple[Handoff, bool]:
             else:
                 record_created()
                 _schedule_expiry(handoff)
+                if org.route(risk.label) in PHONE_ROUTES:
+                    _start_calling(handoff)
     except IntegrityError:
         # This device already used this nonce (a retry, or a race): that handoff
         # stands. Inserting first and falling back here spares every create a
@@ -194,6 +197,8 @@ def decide(
     )
     request_id = current.public_id
     transaction.on_commit(lambda: wakeup.publish(request_id))
+    if via not in ("policy", "ivr") and current.org.route(current.risk) in PHONE_ROUTES:
+        _end_calls(current)  # a call may still ring about it
     metrics.handoff_decided(current.risk, decision, via, current.created_at, now)
     return current
 
@@ -304,6 +309,18 @@ def _check_otp(membership: Membership, handoff: Handoff, otp: str) -> None:
         with transaction.atomic():  # recorded even though the approval is refused
             audit.append(handoff.org, Event.OTP_FAILED, membership.public_id, handoff.public_id)
         raise HandoffError("invalid_otp", "That TOTP code is not valid.", 403)
+
+
+def _start_calling(handoff: Handoff) -> None:
+    from telephony import services as telephony  # telephony builds on this module
+
+    telephony.start_calling(handoff)
+
+
+def _end_calls(handoff: Handoff) -> None:
+    from telephony import services as telephony
+
+    telephony.after_decision(handoff)
 
 
 def _schedule_expiry(handoff: Handoff) -> None:

@@ -102,6 +102,8 @@ class MembershipAdmin(OrgScopedAdmin):
 
     @admin.display(description="Phone")
     def masked_phone(self, obj: Membership) -> str:
+        if obj.phone and obj.phone_invalid_at:
+            return f"{obj.masked_phone} (refused by the provider)"
         return obj.masked_phone
 
     def get_form(self, request: HttpRequest, obj: Model | None = None, **kwargs: Any) -> Any:

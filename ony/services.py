@@ -154,6 +154,8 @@ def update_member(membership: Membership, *, actor: str, **fields: Any) -> Membe
     changed = _changed(current, fields)
     for name in changed:
         setattr(current, name, fields[name])
+    if "phone" in changed:
+        current.phone_invalid_at = None  # a new number gets called again
     current.full_clean()
     current.save()
     org, subject = current.org, current.public_id

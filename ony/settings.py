@@ -254,6 +254,26 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Telephony (docs/telephony.md). SignalWire through its Twilio-compatible API;
+# with a project but no space, Twilio itself. With none of these, DEBUG (or
+# ONY_TELEPHONY_SIMULATOR=1, for a demo) uses the built-in simulator.
+SIGNALWIRE_PROJECT = env.str("SIGNALWIRE_PROJECT", default="")
+SIGNALWIRE_TOKEN = env.str("SIGNALWIRE_TOKEN", default="")
+SIGNALWIRE_SPACE = env.str("SIGNALWIRE_SPACE", default="")
+SIGNALWIRE_SIGNING_KEY = env.str("SIGNALWIRE_SIGNING_KEY", default="")
+SIGNALWIRE_FROM_NUMBER = env.str("SIGNALWIRE_FROM_NUMBER", default="")
+ONY_TELEPHONY_SIMULATOR = env.bool("ONY_TELEPHONY_SIMULATOR", default=DEBUG)
+# Where the provider's REST API is, when not the default (a standalone simulator).
+ONY_TELEPHONY_API_URL = env.str("ONY_TELEPHONY_API_URL", default="")
+# Seconds a call rings before it counts as no-answer.
+ONY_CALL_RING_SECONDS = env.int("ONY_CALL_RING_SECONDS", default=25)
+# Seconds between passes through the on-call list.
+ONY_CALL_ROUND_PAUSE = env.int("ONY_CALL_ROUND_PAUSE", default=20)
+# Seconds before each retry of a call the provider failed to place (temporary errors).
+ONY_CALL_RETRY_DELAYS = [
+    int(s) for s in env.list("ONY_CALL_RETRY_DELAYS", default=["2", "10", "30"])
+]
+
 # Demo: the password seed_demo gives admin@demo.local (a random one if unset).
 ONY_DEMO_PASSWORD = env.str("ONY_DEMO_PASSWORD", default="")
 

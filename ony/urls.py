@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from audit.api import PublicKeyApi
@@ -17,6 +17,7 @@ from ony.api import team
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("telephony/", include("telephony.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("metrics", metrics_view.metrics, name="metrics"),

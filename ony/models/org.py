@@ -13,7 +13,7 @@ from django.db import models
 from ony import ids
 from ony.models.tenancy import OrgOwned, OrgScopedQuerySet
 from ony.phone import mask_phone, validate_e164
-from ony.roles import READ, Role
+from ony.roles import DECIDE, READ, Role
 
 #: The longest a handoff may wait for a decision, whatever an org configures.
 MAX_DEADLINE_SECONDS = 15 * 60
@@ -133,6 +133,13 @@ class Membership(OrgOwned):
     oncall_order = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="Position in the call order; blank: never called."
     )
+    phone_invalid_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the telephony provider refused the number as invalid; "
+        "not called until the number changes.",
+    )
     telegram_chat_id = models.CharField(max_length=32, blank=True)
     slack_user_id = models.CharField(max_length=32, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -151,3 +158,8 @@ class Membership(OrgOwned):
     @property
     def masked_phone(self) -> str:
         return mask_phone(self.phone)
+
+    @property
+    def callable(self) -> bool:
+        """Whether the escalation may phone this member: a decider with a valid number."""
+        return bool(self.phone) and self.phone_invalid_at is None and self.role in DECIDE

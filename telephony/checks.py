@@ -1,0 +1,57 @@
+"""A server that routes handoffs to the phone must be able to phone (``telephony.E001``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import Error, Warning, register
+from django.db import DatabaseError
+from django.db.models import Q
+
+from ony.models import Organization
+from ony.models.org import Route
+from telephony.conf import provider
+
+PHONE_ROUTES = [Route.PHONE, Route.PHONE_TOTP]
+
+
+def orgs_routing_to_phone() -> list[str]:
+    routes = Q()
+    for risk in ("low", "medium", "high", "critical"):
+        routes |= Q(**{f"policy_{risk}__in": PHONE_ROUTES})
+    return list(Organization.objects.filter(routes).values_list("slug", flat=True)[:5])
+
+
+@register("telephony")
+def check_provider(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list:
+    """Run with a database (``migrate``, ``check --database default``, gunicorn's start-up)."""
+    current = provider()
+    if current is not None:
+        if current.kind == "simulator" and not settings.DEBUG:
+            return [
+                Warning(
+                    "The telephony simulator answers Ony's calls: nobody's phone rings.",
+                    hint="Fine for a demo; set SIGNALWIRE_* for real calls (docs/telephony.md).",
+                    id="telephony.W001",
+                )
+            ]
+        return []
+    if settings.DEBUG or not databases:
+        return []
+    try:
+        slugs = orgs_routing_to_phone()
+    except DatabaseError:  # not migrated yet
+        return []
+    if not slugs:
+        return []
+    return [
+        Error(
+            f"Organizations route handoffs to the phone but no telephony provider is set: "
+            f"{', '.join(slugs)}.",
+            hint="Set SIGNALWIRE_PROJECT, SIGNALWIRE_TOKEN, SIGNALWIRE_SPACE, "
+            "SIGNALWIRE_SIGNING_KEY and SIGNALWIRE_FROM_NUMBER (docs/telephony.md), "
+            "or route those risks elsewhere.",
+            id="telephony.E001",
+        )
+    ]

@@ -1,0 +1,436 @@
+"""Approval calls: who is phoned next, what happens on each key, and when a call ends.
+
+Escalation: a handoff routed to the phone calls the org's on-call members in
+order, one call at a time. A call that ends busy, unanswered, failed,
+canceled, answered by a machine, or completed without a decision goes to the
+next member; the list repeats (after ``ONY_CALL_ROUND_PAUSE``) until the
+handoff is decided or its deadline passes.
+
+Keypad: the approver is the member who was called. Their decision goes
+through ``handoffs.services.decide`` like the dashboard's and the API's, so
+races, audit and signed verdicts are the same whoever decides. Every view
+locks the attempt row first and the handoff second.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import NamedTuple
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from audit import services as audit
+from audit.events import SYSTEM, Event
+from devices import services as devices
+from handoffs import services as handoffs
+from handoffs.models import Handoff, Status
+from ony.models import Membership, TOTPDevice
+from ony.refusal import Refusal
+from ony.roles import DECIDE
+from telephony import client, voice
+from telephony.conf import provider
+from telephony.models import ENDED, CallAttempt, CallStatus, Outcome, Stage, step_token
+
+logger = logging.getLogger(__name__)
+
+#: ``AnsweredBy`` values that mean nobody is listening.
+MACHINE_ANSWERS = ("machine", "fax")
+#: Keypad outcomes that decided the handoff: no escalation after them.
+DECIDED_OUTCOMES = frozenset({Outcome.APPROVED, Outcome.DENIED, Outcome.FROZEN, Outcome.OTP_FAILED})
+MAX_SILENCES = 2
+MAX_OTP_FAILURES = 2
+
+
+class TelephonyError(Refusal):
+    """A webhook refusal (unknown call, stale step)."""
+
+
+class RetryLater(Exception):
+    """The provider failed temporarily: the task retries after ``countdown`` seconds."""
+
+    def __init__(self, countdown: int) -> None:
+        super().__init__(f"retry in {countdown} s")
+        self.countdown = countdown
+
+
+# --- escalation --------------------------------------------------------------------------
+
+
+def start_calling(handoff: Handoff) -> None:
+    """Phone the on-call approvers about ``handoff`` once it is committed."""
+    from telephony.tasks import call_next  # tasks import this module
+
+    if provider() is None:
+        logger.warning("handoff %s routes to the phone but no provider is set", handoff.public_id)
+        return
+    handoff_id = handoff.pk
+    transaction.on_commit(lambda: call_next.delay(handoff_id))
+
+
+def after_decision(handoff: Handoff) -> None:
+    """Hang up the calls still ringing about ``handoff`` once its decision is committed."""
+    from telephony.tasks import end_calls
+
+    if provider() is None:
+        return
+    handoff_id = handoff.pk
+    transaction.on_commit(lambda: end_calls.delay(handoff_id))
+
+
+def approvers(org_id: int) -> list[Membership]:
+    """The members the escalation phones, in call order."""
+    members = Membership.objects.for_org(org_id).on_call().select_related("user")
+    return [member for member in members if member.callable]
+
+
+class Slot(NamedTuple):
+    round: int
+    position: int
+
+
+def next_slot(last: CallAttempt | None, count: int) -> Slot:
+    """Where the escalation goes after ``last``, in a list of ``count`` approvers."""
+    if last is None:
+        return Slot(0, 0)
+    if last.position + 1 < count:
+        return Slot(last.round, last.position + 1)
+    return Slot(last.round + 1, 0)
+
+
+def call_next(handoff_id: int) -> CallAttempt | None:
+    """Save the attempt for the next approver and enqueue the call; ``None`` if nobody is due.
+
+    Nobody is due when the handoff is decided or past its deadline, a call
+    about it is still open, or the org has no callable approver.
+    """
+    from telephony.tasks import place_call
+
+    with transaction.atomic():
+        handoff = (
+            Handoff.objects.select_for_update(of=("self",))
+            .select_related("org")
+            .filter(pk=handoff_id)
+            .first()
+        )
+        if handoff is None or handoff.status != Status.PENDING:
+            return None
+        if handoff.deadline <= timezone.now():
+            return None  # the expiry task (or the next read) expires it
+        attempts = CallAttempt.objects.for_org(handoff.org_id).filter(handoff=handoff)
+        if attempts.open().exists():
+            return None
+        people = approvers(handoff.org_id)
+        if not people:
+            logger.warning("handoff %s: nobody on call can be phoned", handoff.public_id)
+            return None
+        slot = next_slot(attempts.order_by("-pk").first(), len(people))
+        member = people[slot.position]
+        attempt = CallAttempt.objects.create(
+            org=handoff.org,
+            handoff=handoff,
+            member=member,
+            round=slot.round,
+            position=slot.position,
+        )
+        audit.append(
+            handoff.org,
+            Event.CALL_PLACED,
+            SYSTEM,
+            handoff.public_id,
+            {"member": member.public_id, "round": slot.round, "position": slot.position},
+        )
+        pause = settings.ONY_CALL_ROUND_PAUSE if slot.round and not slot.position else 0
+        attempt_id = attempt.pk
+        transaction.on_commit(lambda: place_call.apply_async((attempt_id,), countdown=pause))
+    return attempt
+
+
+def place(attempt_id: int) -> str:
+    """Ask the provider to ring the attempt's member; the outcome of asking, as a word.
+
+    Raises ``RetryLater`` on a temporary provider failure while retries are
+    left. A number the provider calls invalid is flagged and skipped; one it
+    may not call gets a text message with a dashboard link instead.
+    """
+    attempt = (
+        CallAttempt.objects.select_related("handoff", "member", "org").filter(pk=attempt_id).first()
+    )
+    if attempt is None or attempt.status != CallStatus.CREATED:
+        return "skipped"
+    handoff = handoffs.expire_if_due(attempt.handoff)
+    member = attempt.member
+    if handoff.status != Status.PENDING or member is None or not member.callable:
+        finish(attempt, CallStatus.CANCELED, Outcome.TOO_LATE)
+        return "too late"
+    try:
+        sid = client.place_call(
+            member.phone,
+            url=voice.webhook_url("answer", attempt),
+            status_callback=voice.webhook_url("status", attempt),
+            ring_seconds=settings.ONY_CALL_RING_SECONDS,
+        )
+    except client.TemporaryError as exc:
+        return _retry_or_give_up(attempt, exc)
+    except client.InvalidNumber:
+        Membership.objects.filter(pk=member.pk).update(phone_invalid_at=timezone.now())
+        logger.warning("the provider refused %s's number as invalid", member.public_id)
+        finish(attempt, CallStatus.ERROR, Outcome.INVALID_NUMBER)
+        return "invalid number"
+    except client.CannotCall:
+        text(attempt)
+        finish(attempt, CallStatus.ERROR, Outcome.TEXTED)
+        return "texted"
+    except client.ProviderError as exc:
+        logger.error("the provider refused the call for %s: %s", member.public_id, exc)
+        finish(attempt, CallStatus.ERROR, Outcome.PROVIDER_ERROR)
+        return "provider error"
+    CallAttempt.objects.filter(pk=attempt.pk).update(call_sid=sid)
+    CallAttempt.objects.filter(pk=attempt.pk, status=CallStatus.CREATED).update(
+        status=CallStatus.QUEUED
+    )
+    return "placed"
+
+
+def _retry_or_give_up(attempt: CallAttempt, exc: Exception) -> str:
+    tries = attempt.provider_tries + 1
+    CallAttempt.objects.filter(pk=attempt.pk).update(provider_tries=tries)
+    delays = settings.ONY_CALL_RETRY_DELAYS
+    if tries <= len(delays):
+        logger.warning("placing call %s failed (%s); retry %d", attempt.pk, exc, tries)
+        raise RetryLater(delays[tries - 1])
+    logger.error("placing call %s failed %d times; next approver", attempt.pk, tries)
+    finish(attempt, CallStatus.ERROR, Outcome.PROVIDER_ERROR)
+    return "provider error"
+
+
+def dashboard_link(handoff: Handoff) -> str:
+    try:
+        path = reverse("admin:handoffs_handoff_change", args=[handoff.pk])
+    except NoReverseMatch:
+        path = reverse("admin:index")
+    return settings.ONY_PUBLIC_URL + path
+
+
+def text(attempt: CallAttempt) -> None:
+    """Text the member a dashboard link (best effort: escalation goes on either way)."""
+    handoff = attempt.handoff
+    body = (
+        f"Ony: {handoff.risk} risk request {handoff.public_id} waits for a decision. "
+        f"Decide in the dashboard: {dashboard_link(handoff)}"
+    )
+    try:
+        client.send_sms(attempt.member.phone, body)
+    except client.ProviderError as exc:
+        logger.error("could not text %s: %s", attempt.member.public_id, exc)
+
+
+@transaction.atomic
+def finish(attempt: CallAttempt, status: str, outcome: str = "") -> CallAttempt:
+    """End ``attempt`` once (audited); escalate unless the call decided the handoff."""
+    current = (
+        CallAttempt.objects.select_for_update().select_related("handoff", "org").get(pk=attempt.pk)
+    )
+    if current.ended:
+        return current
+    current.status = status
+    current.outcome = current.outcome or outcome
+    current.ended_at = timezone.now()
+    current.stage = Stage.DONE
+    current.save(update_fields=["status", "outcome", "ended_at", "stage"])
+    audit.append(
+        current.org,
+        Event.CALL_STATUS,
+        SYSTEM,
+        current.handoff.public_id,
+        {"status": status, "outcome": current.outcome or None},
+    )
+    if current.outcome not in DECIDED_OUTCOMES:
+        from telephony.tasks import call_next
+
+        handoff_id = current.handoff_id
+        transaction.on_commit(lambda: call_next.delay(handoff_id))
+    return current
+
+
+def end_calls(handoff_id: int) -> int:
+    """Hang up every open call about a decided handoff; returns how many were open."""
+    handoff = Handoff.objects.filter(pk=handoff_id).first()
+    if handoff is None or handoff.status == Status.PENDING:
+        return 0
+    open_attempts = list(CallAttempt.objects.for_org(handoff.org_id).filter(handoff=handoff).open())
+    for attempt in open_attempts:
+        if attempt.call_sid:
+            try:
+                client.end_call(attempt.call_sid, answered=attempt.status == CallStatus.IN_PROGRESS)
+            except client.ProviderError as exc:
+                # The provider ends it when the approver hangs up; the keypad finds it decided.
+                logger.warning("could not end call %s: %s", attempt.pk, exc)
+        else:
+            finish(attempt, CallStatus.CANCELED, Outcome.TOO_LATE)
+    return len(open_attempts)
+
+
+def record_status(code: str, params: Mapping[str, str]) -> CallAttempt:
+    """A status callback: the call's final status; escalate if it decided nothing."""
+    status = params.get("CallStatus", "")
+    if status not in CallStatus.values or status in (CallStatus.CREATED, CallStatus.ERROR):
+        raise TelephonyError("invalid_status", "Unknown CallStatus.", 400)
+    with transaction.atomic():
+        attempt = _locked(code)
+        if attempt.ended:
+            return attempt  # a repeated or late callback changes nothing
+        if params.get("AnsweredBy"):
+            attempt.answered_by = params["AnsweredBy"][:24]
+        if status not in ENDED:  # queued, initiated, ringing, in-progress
+            attempt.status = status
+            attempt.save(update_fields=["status", "answered_by"])
+            return attempt
+        attempt.save(update_fields=["answered_by"])
+        return finish(attempt, status)
+
+
+# --- the keypad --------------------------------------------------------------------------
+
+
+def _locked(code: str) -> CallAttempt:
+    """The attempt with ``code``, locked. Webhooks carry no org: the code is the capability."""
+    attempt = (
+        CallAttempt.objects.select_for_update(of=("self",))
+        .select_related("handoff", "handoff__device", "handoff__org", "member", "member__user")
+        .filter(code=code)
+        .first()
+    )
+    if attempt is None:
+        raise TelephonyError("not_found", "No such call.", 404)
+    return attempt
+
+
+def _locked_step(code: str, step: str) -> CallAttempt:
+    attempt = _locked(code)
+    if not step or step != attempt.step or attempt.ended or attempt.stage == Stage.DONE:
+        raise TelephonyError("stale_step", "This keypad step is over.", 403)
+    return attempt
+
+
+def _next_step(attempt: CallAttempt, **fields: object) -> None:
+    """Save ``fields`` with a fresh step token: the previous prompt's URLs stop working."""
+    for name, value in fields.items():
+        setattr(attempt, name, value)
+    attempt.step = step_token()
+    attempt.save(update_fields=["step", *fields])
+
+
+def _done(attempt: CallAttempt, words: str, outcome: str = "") -> str:
+    if outcome:
+        attempt.outcome = outcome
+    _next_step(attempt, stage=Stage.DONE, outcome=attempt.outcome)
+    return voice.goodbye(words)
+
+
+def _still_pending(attempt: CallAttempt) -> Handoff:
+    handoff = handoffs.expire_if_due(attempt.handoff)
+    attempt.handoff = handoff
+    return handoff
+
+
+@transaction.atomic
+def answer(code: str, params: Mapping[str, str]) -> str:
+    """The call was answered: read the request and the menu (or hang up on a machine)."""
+    attempt = _locked(code)
+    if attempt.ended or attempt.stage == Stage.DONE:
+        return voice.hang_up()
+    answered_by = params.get("AnsweredBy", "")
+    attempt.answered_by = answered_by[:24]
+    attempt.status = CallStatus.IN_PROGRESS
+    attempt.save(update_fields=["answered_by", "status"])
+    if answered_by.startswith(MACHINE_ANSWERS):
+        _next_step(attempt, stage=Stage.DONE, outcome=Outcome.MACHINE)
+        return voice.hang_up()
+    if _still_pending(attempt).status != Status.PENDING:
+        return _done(attempt, _already(attempt.handoff), Outcome.TOO_LATE)
+    if attempt.member is None or attempt.member.role not in DECIDE:
+        return _done(attempt, "You can no longer decide requests. Goodbye.", Outcome.TOO_LATE)
+    _next_step(attempt, stage=Stage.MENU)
+    return voice.menu(attempt)
+
+
+def _already(handoff: Handoff) -> str:
+    return f"This request is already {handoff.status}. Nothing was changed. Goodbye."
+
+
+@transaction.atomic
+def keys(code: str, step: str, digits: str) -> str:
+    """The approver pressed ``digits`` at the current step."""
+    attempt = _locked_step(code, step)
+    if _still_pending(attempt).status != Status.PENDING:
+        return _done(attempt, _already(attempt.handoff), Outcome.TOO_LATE)
+    attempt.silences = 0
+    if attempt.stage == Stage.OTP:
+        return _code_entered(attempt, digits)
+    if digits == "1":
+        if handoffs.needs_otp(attempt.handoff):
+            _next_step(attempt, stage=Stage.OTP, silences=0)
+            return voice.ask_code(attempt)
+        return _decide(attempt, "approve", Outcome.APPROVED, "Approved. Goodbye.")
+    if digits == "2":
+        return _decide(attempt, "deny", Outcome.DENIED, "Denied. Goodbye.")
+    if digits == "9":
+        return _decide(
+            attempt,
+            "deny",
+            Outcome.FROZEN,
+            "Denied. The device is frozen until an admin unfreezes it. Goodbye.",
+            freeze=True,
+        )
+    _next_step(attempt, silences=0)
+    if digits == "*":
+        return voice.menu(attempt)
+    return voice.menu(attempt, preface="That is not one of the choices.", repeat_request=False)
+
+
+def _code_entered(attempt: CallAttempt, digits: str) -> str:
+    member = attempt.member
+    device = TOTPDevice.objects.filter(user=member.user, confirmed=True).first()
+    if device is not None and device.verify_token(digits):
+        return _decide(attempt, "approve", Outcome.APPROVED, "Code accepted. Approved. Goodbye.")
+    audit.append(attempt.org, Event.OTP_FAILED, member.public_id, attempt.handoff.public_id)
+    failures = attempt.otp_failures + 1
+    if failures >= MAX_OTP_FAILURES:
+        attempt.otp_failures = failures
+        return _decide(attempt, "deny", Outcome.OTP_FAILED, "That code is not valid. Denied.")
+    _next_step(attempt, otp_failures=failures, silences=0)
+    return voice.ask_code(attempt, preface="That code is not valid.")
+
+
+def _decide(
+    attempt: CallAttempt, decision: str, outcome: str, words: str, *, freeze: bool = False
+) -> str:
+    member = attempt.member
+    try:
+        handoffs.decide(attempt.handoff, decision, via="ivr", actor=member.public_id, by=member)
+    except handoffs.HandoffError:  # decided elsewhere a moment ago
+        handoff = Handoff.objects.get(pk=attempt.handoff_id)
+        return _done(attempt, _already(handoff), Outcome.TOO_LATE)
+    if freeze:
+        devices.freeze(attempt.handoff.device, actor=member.public_id, reason="unexpected_request")
+    _next_step(attempt, stage=Stage.DONE, outcome=outcome, otp_failures=attempt.otp_failures)
+    return voice.goodbye(words)
+
+
+@transaction.atomic
+def silence(code: str, step: str) -> str:
+    """The prompt ended with no key: repeat it once, then hang up (the call then escalates)."""
+    attempt = _locked_step(code, step)
+    if _still_pending(attempt).status != Status.PENDING:
+        return _done(attempt, _already(attempt.handoff), Outcome.TOO_LATE)
+    silences = attempt.silences + 1
+    if silences >= MAX_SILENCES:
+        return _done(attempt, "No answer received. Goodbye.", Outcome.NO_INPUT)
+    _next_step(attempt, silences=silences)
+    if attempt.stage == Stage.OTP:
+        return voice.ask_code(attempt)
+    return voice.menu(attempt)

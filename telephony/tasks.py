@@ -1,0 +1,27 @@
+"""Escalation tasks: each takes ids and calls one service function."""
+
+from celery import shared_task
+
+from telephony import services
+
+
+@shared_task(name="telephony.call_next")
+def call_next(handoff_id: int) -> int | None:
+    """Save the next call attempt about a handoff and enqueue its call."""
+    attempt = services.call_next(handoff_id)
+    return attempt.pk if attempt else None
+
+
+@shared_task(name="telephony.place_call", bind=True, max_retries=None)
+def place_call(self, attempt_id: int) -> str:
+    """Ask the provider to ring; temporary failures retry with the configured backoff."""
+    try:
+        return services.place(attempt_id)
+    except services.RetryLater as retry:
+        raise self.retry(countdown=retry.countdown) from None
+
+
+@shared_task(name="telephony.end_calls")
+def end_calls(handoff_id: int) -> int:
+    """Hang up the calls still open about a handoff decided elsewhere."""
+    return services.end_calls(handoff_id)

@@ -1,0 +1,97 @@
+"""What the approver hears: cXML documents built with twilio's ``VoiceResponse``.
+
+Every prompt is a ``<Gather>`` whose ``action`` carries the attempt's current
+step token; when the approver stays silent the document falls through to a
+``<Redirect>`` to the silence URL, as SignalWire and Twilio do.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.urls import reverse
+from twilio.twiml.voice_response import Gather, VoiceResponse
+
+from handoffs.models import Handoff
+from telephony.models import CallAttempt
+
+VOICE = "Polly.Joanna"
+GATHER_TIMEOUT_SECONDS = 8
+OTP_DIGITS = 6
+MENU = (
+    "Press 1 to approve. Press 2 to deny. Press star to hear this again. "
+    "Press 9 if you did not expect this request: it will be denied and the device frozen."
+)
+
+
+def webhook_url(name: str, attempt: CallAttempt, *, step: bool = False) -> str:
+    """The absolute URL of one of ``attempt``'s webhooks, as the provider must request it."""
+    url = settings.ONY_PUBLIC_URL + reverse(f"telephony:{name}", args=[attempt.code])
+    return f"{url}?step={attempt.step}" if step else url
+
+
+def _spoken(text: str, limit: int = 160) -> str:
+    """Agent-supplied text, shortened for the voice; XML escaping is VoiceResponse's job."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _action_words(action: str) -> str:
+    return action.replace(".", " ").replace("_", " ")
+
+
+def description(handoff: Handoff) -> str:
+    """The request read out: who asks, the title, action and target, the risk."""
+    return (
+        f"This is Ony. The device {_spoken(handoff.device.name, 60)} asks for approval: "
+        f"{_spoken(handoff.title)}. Action: {_action_words(handoff.action)}, "
+        f"on {_spoken(handoff.target, 80)}. Risk: {handoff.risk}."
+    )
+
+
+def _gather(response: VoiceResponse, attempt: CallAttempt, num_digits: int) -> Gather:
+    gather = Gather(
+        input="dtmf",
+        num_digits=num_digits,
+        timeout=GATHER_TIMEOUT_SECONDS,
+        action=webhook_url("keys", attempt, step=True),
+        method="POST",
+        action_on_empty_result=False,
+    )
+    response.append(gather)
+    response.redirect(webhook_url("silence", attempt, step=True), method="POST")
+    return gather
+
+
+def menu(attempt: CallAttempt, *, preface: str = "", repeat_request: bool = True) -> str:
+    response = VoiceResponse()
+    gather = _gather(response, attempt, 1)
+    if preface:
+        gather.say(preface, voice=VOICE)
+    if repeat_request:
+        gather.say(description(attempt.handoff), voice=VOICE)
+    gather.say(MENU, voice=VOICE)
+    return str(response)
+
+
+def ask_code(attempt: CallAttempt, *, preface: str = "") -> str:
+    response = VoiceResponse()
+    gather = _gather(response, attempt, OTP_DIGITS)
+    if preface:
+        gather.say(preface, voice=VOICE)
+    gather.say(
+        "This action is critical. Enter the 6 digit code from your authenticator app.", voice=VOICE
+    )
+    return str(response)
+
+
+def goodbye(words: str) -> str:
+    response = VoiceResponse()
+    response.say(words, voice=VOICE)
+    response.hangup()
+    return str(response)
+
+
+def hang_up() -> str:
+    response = VoiceResponse()
+    response.hangup()
+    return str(response)
