@@ -49,14 +49,6 @@ class TelephonyError(Refusal):
     """A webhook refusal (unknown call, stale step)."""
 
 
-class RetryLater(Exception):
-    """The provider failed temporarily: the task retries after ``countdown`` seconds."""
-
-    def __init__(self, countdown: int) -> None:
-        super().__init__(f"retry in {countdown} s")
-        self.countdown = countdown
-
-
 # --- escalation --------------------------------------------------------------------------
 
 
@@ -152,9 +144,11 @@ def call_next(handoff_id: int) -> CallAttempt | None:
 def place(attempt_id: int) -> str:
     """Ask the provider to ring the attempt's member; the outcome of asking, as a word.
 
-    Raises ``RetryLater`` on a temporary provider failure while retries are
-    left. A number the provider calls invalid is flagged and skipped; one it
-    may not call gets a text message with a dashboard link instead.
+    A temporary provider failure enqueues the next try after the configured
+    delay while tries are left (a new task, not a Celery retry, so that the
+    embedded mode's in-process tasks never raise into a request). A number
+    the provider calls invalid is flagged and skipped; one it may not call
+    gets a text message with a dashboard link instead.
     """
     attempt = (
         CallAttempt.objects.select_related("handoff", "member", "org").filter(pk=attempt_id).first()
@@ -200,8 +194,11 @@ def _retry_or_give_up(attempt: CallAttempt, exc: Exception) -> str:
     CallAttempt.objects.filter(pk=attempt.pk).update(provider_tries=tries)
     delays = settings.ONY_CALL_RETRY_DELAYS
     if tries <= len(delays):
+        from telephony.tasks import place_call
+
         logger.warning("placing call %s failed (%s); retry %d", attempt.pk, exc, tries)
-        raise RetryLater(delays[tries - 1])
+        place_call.apply_async((attempt.pk,), countdown=delays[tries - 1])
+        return "retrying"
     logger.error("placing call %s failed %d times; next approver", attempt.pk, tries)
     finish(attempt, CallStatus.ERROR, Outcome.PROVIDER_ERROR)
     return "provider error"

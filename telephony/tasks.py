@@ -12,13 +12,10 @@ def call_next(handoff_id: int) -> int | None:
     return attempt.pk if attempt else None
 
 
-@shared_task(name="telephony.place_call", bind=True, max_retries=None)
-def place_call(self, attempt_id: int) -> str:
-    """Ask the provider to ring; temporary failures retry with the configured backoff."""
-    try:
-        return services.place(attempt_id)
-    except services.RetryLater as retry:
-        raise self.retry(countdown=retry.countdown) from None
+@shared_task(name="telephony.place_call")
+def place_call(attempt_id: int) -> str:
+    """Ask the provider to ring; temporary failures try again after the configured delays."""
+    return services.place(attempt_id)
 
 
 @shared_task(name="telephony.end_calls")

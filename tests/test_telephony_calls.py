@@ -1,0 +1,289 @@
+"""Approval calls through the real twilio client against the simulator, end to end."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from audit.models import AuditEntry
+from bench.servers import until
+from devices.models import Device
+from handoffs import services as handoffs
+from handoffs.models import Handoff, Status
+from ony.models import Membership
+from telephony.models import CallStatus, Outcome
+from telephony.simulator import simulator
+from tests.telephony import ALICE_PHONE, BOB_PHONE, CAROL_PHONE, TelephonyTestCase
+
+
+def events(org, subject: str) -> list[tuple[str, str]]:
+    entries = AuditEntry.objects.filter(org=org, subject=subject).order_by("seq")
+    return [(entry.event, entry.actor) for entry in entries]
+
+
+class KeypadTests(TelephonyTestCase):
+    def test_it_rings_the_first_approver_and_1_approves(self):
+        asking = self.ask(title="Ship release 42")
+        call = self.ringing(ALICE_PHONE)
+        simulator.answer(call.sid)
+
+        said = " ".join(call.prompt)
+        self.assertIn("build-laptop", said)
+        self.assertIn("Ship release 42", said)
+        self.assertIn("db migrate", said)
+        self.assertIn("orders-db", said)
+        self.assertIn("Risk: high", said)
+        self.assertIn("Press 1 to approve", said)
+
+        simulator.press(call.sid, "1")
+        outcome = asking.outcome()
+        self.assertTrue(outcome.approved, outcome)
+        self.assertEqual(outcome.verdict["decided_via"], "ivr")
+
+        handoff = self.handoff()
+        self.assertEqual(handoff.status, Status.APPROVED)
+        self.assertEqual(handoff.decided_by, self.alice_m)
+        self.assertEqual(call.status, "completed")
+        self.assertEqual(call.callbacks[-1]["CallStatus"], "completed")
+        until(lambda: self.attempts()[0].ended, 10, "the call to end")
+        [attempt] = self.attempts()
+        self.assertEqual((attempt.member, attempt.outcome), (self.alice_m, Outcome.APPROVED))
+        self.assertEqual(attempt.status, CallStatus.COMPLETED)
+        trail = events(self.acme, handoff.public_id)
+        self.assertIn(("call.placed", "system"), trail)
+        self.assertIn(("handoff.decided", self.alice_m.public_id), trail)
+        self.assertEqual(simulator.ringing(to=BOB_PHONE), [])
+
+    def test_it_denies_on_2(self):
+        asking = self.ask()
+        call = self.ringing(ALICE_PHONE)
+        simulator.answer(call.sid)
+        simulator.press(call.sid, "2")
+
+        outcome = asking.outcome()
+        self.assertEqual(outcome.decision, "deny")
+        self.assertEqual(outcome.verdict["decided_via"], "ivr")
+        self.assertEqual(self.handoff().status, Status.DENIED)
+
+    def test_9_denies_and_freezes_the_device(self):
+        asking = self.ask()
+        call = self.ringing(ALICE_PHONE)
+        simulator.answer(call.sid)
+        simulator.press(call.sid, "9")
+
+        self.assertFalse(asking.outcome().approved)
+        handoff = self.handoff()
+        self.assertEqual((handoff.status, handoff.decided_via), (Status.DENIED, "ivr"))
+        device = Device.objects.get(pk=self.laptop.device.pk)
+        self.assertIsNotNone(device.frozen_at)
+        self.assertEqual(device.frozen_reason, "unexpected_request")
+        self.assertIn("frozen", " ".join(call.prompt))
+
+    def test_star_repeats_and_other_keys_are_not_choices(self):
+        asking = self.ask(title="Ship it")
+        call = self.ringing(ALICE_PHONE)
+        simulator.answer(call.sid)
+        simulator.press(call.sid, "*")
+        self.assertIn("Ship it", " ".join(call.prompt))
+        simulator.press(call.sid, "5")
+        self.assertIn("not one of the choices", " ".join(call.prompt))
+        self.assertEqual(self.handoff().status, Status.PENDING)
+        simulator.press(call.sid, "2")
+        self.assertEqual(asking.outcome().decision, "deny")
+
+    def test_critical_needs_the_approvers_totp_code(self):
+        asking = self.ask(action="mystery.action", title="Something new")
+        call = self.ringing(ALICE_PHONE)
+        simulator.answer(call.sid)
+        self.assertIn("Risk: critical", " ".join(call.prompt))
+        simulator.press(call.sid, "1")
+        self.assertIn("6 digit code", " ".join(call.prompt))
+        self.assertEqual(self.handoff().status, Status.PENDING)
+
+        simulator.press(call.sid, self.wrong_code_of(self.alice_m))
+        self.assertIn("not valid", " ".join(call.prompt))
+        self.assertEqual(self.handoff().status, Status.PENDING)
+
+        self.typing_takes_a_while(self.alice_m)  # past django-otp's throttle after a failure
+        simulator.press(call.sid, self.code_of(self.alice_m))
+        outcome = asking.outcome()
+        self.assertTrue(outcome.approved, outcome)
+        handoff = self.handoff()
+        self.assertEqual((handoff.decided_via, handoff.decided_by), ("ivr", self.alice_m))
+        trail = events(self.acme, handoff.public_id)
+        self.assertEqual(trail.count(("otp.failed", self.alice_m.public_id)), 1)
+
+    def test_two_wrong_codes_deny(self):
+        asking = self.ask(action="mystery.action")
+        call = self.ringing(ALICE_PHONE)
+        simulator.answer(call.sid)
+        simulator.press(call.sid, "1")
+        simulator.press(call.sid, self.wrong_code_of(self.alice_m))
+        simulator.press(call.sid, self.wrong_code_of(self.alice_m))
+
+        self.assertEqual(asking.outcome().decision, "deny")
+        handoff = self.handoff()
+        self.assertEqual((handoff.status, handoff.decided_via), (Status.DENIED, "ivr"))
+        until(lambda: self.attempts()[0].ended, 10, "the call to end")
+        self.assertEqual(self.attempts()[0].outcome, Outcome.OTP_FAILED)
+        self.assertEqual(simulator.ringing(to=BOB_PHONE), [])
+
+    def test_a_used_code_cannot_approve_again(self):
+        first = self.ask(action="mystery.action", target="one")
+        call = self.ringing(ALICE_PHONE)
+        code = self.code_of(self.alice_m)
+        simulator.answer(call.sid)
+        simulator.press(call.sid, "1")
+        simulator.press(call.sid, code)
+        self.assertTrue(first.outcome().approved)
+
+        Handoff.objects.all().delete()
+        second = self.ask(action="mystery.action", target="two")
+        call = self.ringing(ALICE_PHONE)
+        simulator.answer(call.sid)
+        simulator.press(call.sid, "1")
+        simulator.press(call.sid, code)  # the same code, still within its 30 s window
+        self.assertIn("not valid", " ".join(call.prompt))
+        simulator.press(call.sid, self.wrong_code_of(self.alice_m))
+        self.assertEqual(second.outcome().decision, "deny")
+
+
+class EscalationTests(TelephonyTestCase):
+    def test_no_answer_goes_to_the_next_approver(self):
+        asking = self.ask()
+        simulator.no_answer(self.ringing(ALICE_PHONE).sid)
+        call = self.ringing(BOB_PHONE)
+        simulator.answer(call.sid)
+        simulator.press(call.sid, "1")
+
+        self.assertTrue(asking.outcome().approved)
+        self.assertEqual(self.handoff().decided_by, self.bob_m)
+        first, second = self.attempts()
+        self.assertEqual((first.member, first.status), (self.alice_m, CallStatus.NO_ANSWER))
+        self.assertEqual((second.member, second.outcome), (self.bob_m, Outcome.APPROVED))
+
+    def test_busy_goes_to_the_next_approver_and_the_list_repeats(self):
+        asking = self.ask()
+        simulator.decline(self.ringing(ALICE_PHONE).sid)
+        simulator.decline(self.ringing(BOB_PHONE).sid)
+        call = self.ringing(ALICE_PHONE)  # round two; Carol, a viewer, is never phoned
+        simulator.answer(call.sid)
+        simulator.press(call.sid, "2")
+
+        self.assertEqual(asking.outcome().decision, "deny")
+        rounds = [(a.member, a.round, a.status) for a in self.attempts()]
+        self.assertEqual(
+            rounds[:2],
+            [(self.alice_m, 0, CallStatus.BUSY), (self.bob_m, 0, CallStatus.BUSY)],
+        )
+        self.assertEqual(rounds[2][:2], (self.alice_m, 1))
+        self.assertFalse(any(c.to == CAROL_PHONE for c in simulator.calls.values()))
+
+    def test_a_machine_answering_goes_to_the_next_approver(self):
+        asking = self.ask()
+        call = self.ringing(ALICE_PHONE)
+        simulator.answer(call.sid, answered_by="machine_start")
+        self.assertEqual(call.status, "completed")
+        self.assertEqual(call.prompt, [])  # nothing is read to a voicemail box
+
+        bob_call = self.ringing(BOB_PHONE)
+        simulator.answer(bob_call.sid)
+        simulator.press(bob_call.sid, "1")
+        self.assertTrue(asking.outcome().approved)
+        self.assertEqual(self.attempts()[0].outcome, Outcome.MACHINE)
+
+    def test_silence_twice_hangs_up_and_escalates(self):
+        asking = self.ask()
+        call = self.ringing(ALICE_PHONE)
+        simulator.answer(call.sid)
+        simulator.silence(call.sid)
+        self.assertIn("Press 1 to approve", " ".join(call.prompt))
+        simulator.silence(call.sid)
+        self.assertEqual(call.status, "completed")
+        self.assertIn("No answer received", " ".join(call.prompt))
+
+        bob_call = self.ringing(BOB_PHONE)
+        simulator.answer(bob_call.sid)
+        simulator.press(bob_call.sid, "2")
+        self.assertEqual(asking.outcome().decision, "deny")
+        self.assertEqual(self.attempts()[0].outcome, Outcome.NO_INPUT)
+
+    def test_the_deadline_passes_with_nobody_answering(self):
+        asking = self.ask()
+        call = self.ringing(ALICE_PHONE)
+        Handoff.objects.update(deadline=timezone.now() - timedelta(seconds=1))
+        self.assertEqual(handoffs.expire_overdue(), 1)
+
+        outcome = asking.outcome()
+        self.assertEqual(outcome.decision, "deny")
+        self.assertEqual(outcome.verdict["decided_via"], "deadline")  # signed, verified
+        self.assertEqual(self.handoff().status, Status.EXPIRED)
+        until(lambda: call.status == "canceled", 10, "the ringing call to be canceled")
+        until(lambda: self.attempts()[0].ended, 10, "the attempt to end")
+        self.assertEqual(len(self.attempts()), 1)  # nobody else is phoned
+
+    def test_a_decision_in_the_dashboard_hangs_up_the_ringing_call(self):
+        asking = self.ask()
+        call = self.ringing(ALICE_PHONE)
+        handoffs.decide_as_member(self.bob_m.user, self.handoff(), "deny")
+
+        self.assertEqual(asking.outcome().decision, "deny")
+        until(lambda: call.status == "canceled", 10, "the ringing call to be canceled")
+        until(lambda: self.attempts()[0].ended, 10, "the attempt to end")
+        self.assertEqual(len(self.attempts()), 1)
+
+    def test_digits_after_a_dashboard_decision_change_nothing(self):
+        asking = self.ask()
+        call = self.ringing(ALICE_PHONE)
+        simulator.answer(call.sid)
+        handoffs.decide_as_member(self.bob_m.user, self.handoff(), "deny")
+        self.assertEqual(asking.outcome().decision, "deny")
+        decided = events(self.acme, self.handoff().public_id)
+
+        if call.status == "in-progress":  # the hang-up may not have reached the phone yet
+            simulator.press(call.sid, "1")
+        handoff = self.handoff()
+        self.assertEqual((handoff.status, handoff.decided_by), (Status.DENIED, self.bob_m))
+        until(lambda: call.status == "completed", 10, "the call to end")
+        trail = events(self.acme, handoff.public_id)
+        self.assertEqual(
+            [e for e in trail if e[0] == "handoff.decided"],
+            [e for e in decided if e[0] == "handoff.decided"],
+        )
+
+
+class ProviderErrorTests(TelephonyTestCase):
+    def test_a_temporary_provider_error_is_retried(self):
+        simulator.fail_next(503, 20500, "Service unavailable")
+        asking = self.ask()
+        call = self.ringing(ALICE_PHONE)
+        [attempt] = self.attempts()
+        self.assertEqual((attempt.provider_tries, attempt.call_sid), (1, call.sid))
+        simulator.answer(call.sid)
+        simulator.press(call.sid, "2")
+        self.assertEqual(asking.outcome().decision, "deny")
+
+    def test_an_invalid_number_is_not_retried_and_is_flagged(self):
+        Membership.objects.filter(pk=self.alice_m.pk).update(phone="+15005550001")
+        asking = self.ask()
+        call = self.ringing(BOB_PHONE)
+        first = self.attempts()[0]
+        self.assertEqual((first.outcome, first.provider_tries), (Outcome.INVALID_NUMBER, 0))
+        self.assertIsNotNone(Membership.objects.get(pk=self.alice_m.pk).phone_invalid_at)
+        simulator.answer(call.sid)
+        simulator.press(call.sid, "2")
+        self.assertEqual(asking.outcome().decision, "deny")
+
+    def test_a_number_that_cannot_take_calls_gets_a_text(self):
+        simulator.fail_next(400, 21215, "Geo permissions do not allow this call")
+        asking = self.ask()
+        call = self.ringing(BOB_PHONE)
+        [message] = simulator.messages
+        self.assertEqual(message.to, ALICE_PHONE)
+        self.assertIn(self.handoff().public_id, message.body)
+        self.assertIn(self.live_server_url + "/admin/", message.body)
+        self.assertEqual(self.attempts()[0].outcome, Outcome.TEXTED)
+        simulator.answer(call.sid)
+        simulator.press(call.sid, "2")
+        self.assertEqual(asking.outcome().decision, "deny")

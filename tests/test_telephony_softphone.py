@@ -1,0 +1,130 @@
+"""The softphone: staff with TOTP see calls to their own numbers and answer them in a browser."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import override_settings
+
+from audit.events import SYSTEM
+from bench.servers import until
+from handoffs import services as handoffs
+from handoffs.models import Handoff, Status
+from ony import services as org_services
+from ony.models import TOTPDevice
+from ony.roles import Role
+from telephony.simulator import simulator
+from tests.base import OnyTestCase, current_code, enroll_device, make_person
+from tests.browser import page  # noqa: F401  (fixture)
+from tests.celery_worker import running_worker
+from tests.test_browser_dashboard import log_in
+
+SIMULATOR = {"ONY_TELEPHONY_SIMULATOR": True, "SIGNALWIRE_PROJECT": ""}
+
+
+def ring(to: str) -> str:
+    """A call ringing at ``to``, placed straight on the simulator."""
+    from telephony.simulator.core import Call
+
+    call = Call(
+        sid=f"CA{len(simulator.calls):032d}",
+        to=to,
+        from_="+15005550006",
+        url="http://127.0.0.1:1/unused",
+        status_callback="",
+        machine_detection=True,
+        timeout=20,
+    )
+    simulator.calls[call.sid] = call
+    return call.sid
+
+
+@override_settings(**SIMULATOR)
+class SoftphoneAccessTests(OnyTestCase):
+    def setUp(self):
+        simulator.reset()
+        self.addCleanup(simulator.reset)
+        self.to_alice = ring(self.alice_m.phone)
+        self.to_gina = ring(self.gina_m.phone)
+
+    def test_staff_with_totp_get_the_page(self):
+        response = self.client_for(self.alice).get("/telephony/softphone/")
+        self.assertContains(response, "Softphone")
+
+    def test_a_password_alone_is_not_enough(self):
+        self.client.force_login(self.alice)
+        response = self.client.get("/telephony/simulator/phone/calls")
+        self.assertEqual(response.status_code, 403)
+
+    def test_anonymous_people_go_to_the_login(self):
+        response = self.client.get("/telephony/softphone/")
+        self.assertEqual(response.status_code, 302)
+        self.assertIn("/admin/login/", response["Location"])
+
+    def test_each_person_sees_only_calls_to_their_own_numbers(self):
+        calls = self.client_for(self.alice).get("/telephony/simulator/phone/calls").json()["calls"]
+        self.assertEqual([c["sid"] for c in calls], [self.to_alice])
+        self.assertEqual(calls[0]["to"], "+1 *** *** 0101")
+
+        calls = self.client_for(self.gina).get("/telephony/simulator/phone/calls").json()["calls"]
+        self.assertEqual([c["sid"] for c in calls], [self.to_gina])
+
+    def test_nobody_answers_someone_elses_call(self):
+        url = f"/telephony/simulator/phone/calls/{self.to_gina}/decline"
+        response = self.client_for(self.alice).post(url)
+        self.assertEqual(response.status_code, 404)
+        self.assertEqual(simulator.calls[self.to_gina].status, "ringing")
+
+    def test_it_checks_the_keys(self):
+        client = self.client_for(self.alice)
+        url = f"/telephony/simulator/phone/calls/{self.to_alice}/"
+        response = client.post(url + "press", {"keys": "1"})
+        self.assertEqual(response.status_code, 409)  # ringing: nobody listens for keys yet
+        response = client.post(url + "explode")
+        self.assertEqual(response.status_code, 409)
+
+    @override_settings(ONY_TELEPHONY_SIMULATOR=False)
+    def test_it_is_off_without_the_simulator(self):
+        response = self.client_for(self.alice).get("/telephony/softphone/")
+        self.assertEqual(response.status_code, 404)
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_it_answers_an_approval_call_in_the_browser(live_server, page, settings):  # noqa: F811
+    settings.ONY_TELEPHONY_SIMULATOR = True
+    settings.SIGNALWIRE_PROJECT = ""
+    settings.ONY_PUBLIC_URL = live_server.url
+    simulator.reset()
+    acme = org_services.create_organization(name="Acme", slug="acme", actor=SYSTEM)
+    alice = make_person(acme, "alice@acme.test", Role.ADMIN, "+14155550101")
+    org_services.update_member(alice, actor=SYSTEM, oncall_order=1)
+    laptop = enroll_device(acme, name="ci-runner")
+
+    log_in(
+        page, live_server, "alice@acme.test", current_code(TOTPDevice.objects.get(user=alice.user))
+    )
+    page.goto(f"{live_server.url}/telephony/softphone/")
+    with running_worker():
+        handoffs.create(
+            laptop.device,
+            action="db.migrate",
+            target="orders-db",
+            title="Add the invoices table",
+            agent_session_id="s",
+            nonce="softphone-1",
+        )
+        page.click("button[name=answer]")
+        voice = page.locator(".voice")
+        assert "Add the invoices table" in voice.inner_text()
+        assert "ci-runner" in voice.inner_text()
+        page.click("button[name=key-1]")
+        until(lambda: Handoff.objects.get().status != Status.PENDING, 15, "the decision")
+
+    handoff = Handoff.objects.get()
+    assert (handoff.status, handoff.decided_via, handoff.decided_by) == (
+        Status.APPROVED,
+        "ivr",
+        alice,
+    )
+    page.wait_for_selector(".call.completed")
+    simulator.reset()

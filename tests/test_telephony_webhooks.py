@@ -1,0 +1,202 @@
+"""The provider's webhooks: signatures, replays, stale steps and late digits change nothing."""
+
+from __future__ import annotations
+
+from django.test import override_settings
+
+from audit.models import AuditEntry
+from handoffs import services as handoffs
+from handoffs.models import Status
+from telephony import services, voice
+from telephony.conf import provider
+from telephony.models import CallAttempt, CallStatus, Stage
+from telephony.signatures import sign
+from tests.base import OnyTestCase, enroll_device
+
+PUBLIC = "http://testserver"
+
+
+@override_settings(ONY_TELEPHONY_SIMULATOR=True, SIGNALWIRE_PROJECT="", ONY_PUBLIC_URL=PUBLIC)
+class WebhookTests(OnyTestCase):
+    def setUp(self):
+        self.alice_m.oncall_order = 1
+        self.alice_m.save()
+        laptop = enroll_device(self.acme)
+        self.handoff, _ = handoffs.create(
+            laptop.device,
+            action="db.migrate",
+            target="orders-db",
+            title="Migrate",
+            agent_session_id="s",
+            nonce="webhook-1",
+        )
+        self.attempt = services.call_next(self.handoff.pk)  # saved; the call is never placed here
+        self.key = provider().signing_key
+
+    def post(self, name: str, params: dict, *, key: str | None = None, header: str = "SignalWire"):
+        url = voice.webhook_url(name, self.attempt, step=name in ("keys", "silence"))
+        headers = {}
+        if key != "":
+            signature = sign(key or self.key, url, params)
+            headers[f"HTTP_X_{header.upper()}_SIGNATURE"] = signature
+        return self.client.post(url.removeprefix(PUBLIC), params, **headers)
+
+    def call_params(self, **extra: str) -> dict:
+        return {
+            "CallSid": "CA" + "0" * 32,
+            "AccountSid": "PJ" + "0" * 32,
+            "CallStatus": "in-progress",
+            "From": "+15005550006",
+            "To": self.alice_m.phone,
+            **extra,
+        }
+
+    def reload(self):
+        self.attempt.refresh_from_db()
+        self.handoff.refresh_from_db()
+
+    def audit_count(self) -> int:
+        return AuditEntry.objects.filter(org=self.acme).count()
+
+    def test_it_answers_a_signed_call_with_the_menu(self):
+        response = self.post("answer", self.call_params(AnsweredBy="human"))
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response["Content-Type"], "text/xml; charset=utf-8")
+        body = response.content.decode()
+        self.assertIn('<Gather action="http://testserver/telephony/calls/', body)
+        self.assertIn('numDigits="1"', body)
+        self.assertIn("Press 1 to approve", body)
+        self.reload()
+        self.assertEqual(self.attempt.status, CallStatus.IN_PROGRESS)
+
+    def test_it_accepts_twilios_header_too(self):
+        response = self.post("answer", self.call_params(), header="Twilio")
+        self.assertEqual(response.status_code, 200)
+
+    def test_a_missing_signature_is_refused_and_changes_nothing(self):
+        before = (self.attempt.status, self.attempt.step, self.audit_count())
+        response = self.post("answer", self.call_params(), key="")
+        self.assertEqual(response.status_code, 403)
+        self.assertEqual(response.json()["code"], "invalid_signature")
+        self.reload()
+        self.assertEqual((self.attempt.status, self.attempt.step, self.audit_count()), before)
+
+    def test_a_forged_signature_is_refused_and_changes_nothing(self):
+        self.post("answer", self.call_params())
+        self.reload()
+        step = self.attempt.step
+        response = self.post("keys", self.call_params(Digits="1"), key="not-the-signing-key")
+        self.assertEqual(response.status_code, 403)
+        self.reload()
+        self.assertEqual((self.handoff.status, self.attempt.step), (Status.PENDING, step))
+
+    def test_a_signature_for_other_digits_is_refused(self):
+        self.post("answer", self.call_params())
+        self.reload()
+        url = voice.webhook_url("keys", self.attempt, step=True)
+        signature = sign(self.key, url, self.call_params(Digits="2"))
+        response = self.client.post(
+            url.removeprefix(PUBLIC),
+            self.call_params(Digits="1"),
+            HTTP_X_SIGNALWIRE_SIGNATURE=signature,
+        )
+        self.assertEqual(response.status_code, 403)
+        self.reload()
+        self.assertEqual(self.handoff.status, Status.PENDING)
+
+    def test_a_replayed_request_finds_a_stale_step_and_changes_nothing(self):
+        self.post("answer", self.call_params())
+        self.reload()
+        url = voice.webhook_url("keys", self.attempt, step=True)
+        params = self.call_params(Digits="*")
+        signature = sign(self.key, url, params)
+        path = url.removeprefix(PUBLIC)
+        first = self.client.post(path, params, HTTP_X_SIGNALWIRE_SIGNATURE=signature)
+        self.assertEqual(first.status_code, 200)
+        self.reload()
+        state = (self.attempt.step, self.attempt.silences, self.audit_count())
+
+        replay = self.client.post(path, params, HTTP_X_SIGNALWIRE_SIGNATURE=signature)
+        self.assertEqual(replay.status_code, 403)
+        self.assertEqual(replay.json()["code"], "stale_step")
+        self.reload()
+        self.assertEqual((self.attempt.step, self.attempt.silences, self.audit_count()), state)
+
+    def test_digits_for_a_handoff_decided_in_the_dashboard_change_nothing(self):
+        self.post("answer", self.call_params())
+        handoffs.decide_as_member(self.bob, self.handoff, "deny")
+        entries = self.audit_count()
+        self.reload()
+
+        response = self.post("keys", self.call_params(Digits="1"))
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("already denied", response.content.decode())
+        self.assertIn("<Hangup />", response.content.decode())
+        self.reload()
+        self.assertEqual(
+            (self.handoff.status, self.handoff.decided_by), (Status.DENIED, self.bob_m)
+        )
+        self.assertEqual(self.audit_count(), entries)
+        self.assertEqual(self.attempt.stage, Stage.DONE)
+
+    def test_it_refuses_what_is_not_a_post(self):
+        url = voice.webhook_url("answer", self.attempt).removeprefix(PUBLIC)
+        response = self.client.get(url)
+        self.assertEqual(response.status_code, 405)
+        self.assertEqual(response.json()["code"], "method_not_allowed")
+
+    def test_it_never_redirects(self):
+        url = voice.webhook_url("answer", self.attempt).removeprefix(PUBLIC)
+        response = self.client.post(url + "/", self.call_params())
+        self.assertEqual(response.status_code, 404)
+
+    def test_an_unknown_call_is_404(self):
+        self.attempt.code = "no-such-code"
+        response = self.post("answer", self.call_params())
+        self.assertEqual(response.status_code, 404)
+        self.assertEqual(response.json()["code"], "not_found")
+
+    def test_bad_digits_and_statuses_are_400(self):
+        self.post("answer", self.call_params())
+        self.reload()
+        response = self.post("keys", self.call_params(Digits="1; DROP"))
+        self.assertEqual((response.status_code, response.json()["code"]), (400, "invalid_digits"))
+        response = self.post("status", self.call_params(CallStatus="exploded"))
+        self.assertEqual((response.status_code, response.json()["code"]), (400, "invalid_status"))
+        self.reload()
+        self.assertEqual(self.attempt.status, CallStatus.IN_PROGRESS)
+
+    def test_a_status_callback_twice_ends_the_call_once(self):
+        self.post("status", self.call_params(CallStatus="busy"))
+        self.post("status", self.call_params(CallStatus="busy"))
+        self.reload()
+        self.assertEqual(self.attempt.status, CallStatus.BUSY)
+        ends = AuditEntry.objects.filter(org=self.acme, event="call.status").count()
+        self.assertEqual(ends, 1)
+
+    @override_settings(ONY_TELEPHONY_SIMULATOR=False)
+    def test_without_a_provider_webhooks_are_off(self):
+        response = self.post("answer", self.call_params())
+        self.assertEqual(response.status_code, 404)
+
+
+class CallAttemptTenancyTests(OnyTestCase):
+    def test_call_attempts_are_scoped_and_phones_masked_in_the_admin(self):
+        laptop = enroll_device(self.acme)
+        handoff, _ = handoffs.create(
+            laptop.device,
+            action="db.migrate",
+            target="orders-db",
+            title="Migrate",
+            agent_session_id="s",
+            nonce="admin-1",
+        )
+        CallAttempt.objects.create(org=self.acme, handoff=handoff, member=self.alice_m)
+
+        response = self.client_for(self.bob).get("/admin/telephony/callattempt/")
+        self.assertContains(response, "+1 *** *** 0101")
+        self.assertNotContains(response, self.alice_m.phone)
+        self.assertContains(response, handoff.public_id)
+
+        response = self.client_for(self.gina).get("/admin/telephony/callattempt/")
+        self.assertNotContains(response, handoff.public_id)
