@@ -14,6 +14,8 @@ from ony.roles import Role
 
 DEMO_ORG_SLUG = "demo"
 DEMO_ADMIN_EMAIL = "admin@demo.local"
+#: A fictional number (555-01xx): in the demo, approval calls ring at the softphone page.
+DEMO_PHONE = "+14155550100"
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,8 @@ def seed_demo(password: str = "") -> DemoLogin:
     Idempotent: the org, the user and the TOTP device are reused. The password
     is set to ``password``, or to a fresh random one when none is given, so the
     login returned always works. The demo admin is a superuser, so the whole
-    dashboard can be explored.
+    dashboard can be explored. The admin is first on call, with a fictional
+    number the telephony simulator rings (``/telephony/softphone/``).
     """
     org = Organization.objects.filter(slug=DEMO_ORG_SLUG).first()
     if org is None:
@@ -39,7 +42,14 @@ def seed_demo(password: str = "") -> DemoLogin:
     if user is None:
         user = User.objects.create_superuser(DEMO_ADMIN_EMAIL, full_name="Demo Admin")
     if not Membership.objects.for_org(org).filter(user=user).exists():
-        services.add_member(org, DEMO_ADMIN_EMAIL, actor=SYSTEM, role=Role.ADMIN, oncall_order=1)
+        services.add_member(
+            org,
+            DEMO_ADMIN_EMAIL,
+            actor=SYSTEM,
+            role=Role.ADMIN,
+            oncall_order=1,
+            phone=DEMO_PHONE,
+        )
     password = password or secrets.token_urlsafe(12)
     user.set_password(password)
     user.save(update_fields=["password"])

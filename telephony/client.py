@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from telephony.conf import Provider
@@ -28,6 +29,7 @@ from telephony.conf import provider as configured_provider
 
 logger = logging.getLogger(__name__)
 
+HTTP_TIMEOUT_SECONDS = 15
 #: Twilio error codes (SignalWire uses the same) meaning "no such number".
 INVALID_NUMBER_CODES = frozenset({13223, 13224, 21211, 21217, 21401, 21614})
 #: Codes meaning "a real number we may not call": try a text message.
@@ -82,7 +84,9 @@ def twilio_client(provider: Provider | None = None) -> Client:
     provider = provider or configured_provider()
     if provider is None:
         raise NotConfigured("no telephony provider is configured")
-    client = Client(provider.project, provider.token)
+    # A client per use (tasks are short and rare), so no connection pool to keep open.
+    http = TwilioHttpClient(pool_connections=False, timeout=HTTP_TIMEOUT_SECONDS)
+    client = Client(provider.project, provider.token, http_client=http)
     if provider.api_base_url:
         client.api.base_url = provider.api_base_url
     return client

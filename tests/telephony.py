@@ -35,6 +35,20 @@ CAROL_PHONE = "+14155550103"
 WAIT = 20
 
 
+def migration_handoff(device, nonce: str, title: str = "Migrate") -> Handoff:
+    """A high-risk handoff (``db.migrate``), made the way the agent API makes it."""
+    from handoffs import services as handoffs
+
+    return handoffs.create(
+        device,
+        action="db.migrate",
+        target="orders-db",
+        title=title,
+        agent_session_id="s",
+        nonce=nonce,
+    )[0]
+
+
 class Asking:
     """An agent's request, made in a thread; ``outcome()`` waits for the connector's answer."""
 

@@ -29,6 +29,8 @@ class SeedDemoTests(TestCase):
         org = Organization.objects.get(slug="demo")
         admin = Membership.objects.for_org(org).get(user__email="admin@demo.local")
         self.assertEqual(admin.role, "admin")
+        self.assertTrue(admin.callable)  # the simulator's softphone rings for the demo admin
+        self.assertEqual((admin.oncall_order, admin.phone), (1, "+14155550100"))
         self.assertIn(f"secret={printed['TOTP secret']}", printed["uri"])
 
         code = str(TOTP(b32decode(printed["TOTP secret"])).token()).zfill(6)

@@ -7,7 +7,6 @@ from django.test import override_settings
 
 from audit.events import SYSTEM
 from bench.servers import until
-from handoffs import services as handoffs
 from handoffs.models import Handoff, Status
 from ony import services as org_services
 from ony.models import TOTPDevice
@@ -16,6 +15,7 @@ from telephony.simulator import simulator
 from tests.base import OnyTestCase, current_code, enroll_device, make_person
 from tests.browser import page  # noqa: F401  (fixture)
 from tests.celery_worker import running_worker
+from tests.telephony import migration_handoff
 from tests.test_browser_dashboard import log_in
 
 SIMULATOR = {"ONY_TELEPHONY_SIMULATOR": True, "SIGNALWIRE_PROJECT": ""}
@@ -105,14 +105,7 @@ def test_it_answers_an_approval_call_in_the_browser(live_server, page, settings)
     )
     page.goto(f"{live_server.url}/telephony/softphone/")
     with running_worker():
-        handoffs.create(
-            laptop.device,
-            action="db.migrate",
-            target="orders-db",
-            title="Add the invoices table",
-            agent_session_id="s",
-            nonce="softphone-1",
-        )
+        migration_handoff(laptop.device, "softphone-1", title="Add the invoices table")
         page.click("button[name=answer]")
         voice = page.locator(".voice")
         assert "Add the invoices table" in voice.inner_text()

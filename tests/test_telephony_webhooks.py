@@ -12,6 +12,7 @@ from telephony.conf import provider
 from telephony.models import CallAttempt, CallStatus, Stage
 from telephony.signatures import sign
 from tests.base import OnyTestCase, enroll_device
+from tests.telephony import migration_handoff
 
 PUBLIC = "http://testserver"
 
@@ -22,14 +23,7 @@ class WebhookTests(OnyTestCase):
         self.alice_m.oncall_order = 1
         self.alice_m.save()
         laptop = enroll_device(self.acme)
-        self.handoff, _ = handoffs.create(
-            laptop.device,
-            action="db.migrate",
-            target="orders-db",
-            title="Migrate",
-            agent_session_id="s",
-            nonce="webhook-1",
-        )
+        self.handoff = migration_handoff(laptop.device, "webhook-1")
         self.attempt = services.call_next(self.handoff.pk)  # saved; the call is never placed here
         self.key = provider().signing_key
 
@@ -58,6 +52,17 @@ class WebhookTests(OnyTestCase):
     def audit_count(self) -> int:
         return AuditEntry.objects.filter(org=self.acme).count()
 
+    def state(self) -> tuple:
+        """What a refused request must leave as it was."""
+        self.reload()
+        return (
+            self.handoff.status,
+            self.attempt.status,
+            self.attempt.step,
+            self.attempt.silences,
+            self.audit_count(),
+        )
+
     def test_it_answers_a_signed_call_with_the_menu(self):
         response = self.post("answer", self.call_params(AnsweredBy="human"))
         self.assertEqual(response.status_code, 200)
@@ -74,21 +79,18 @@ class WebhookTests(OnyTestCase):
         self.assertEqual(response.status_code, 200)
 
     def test_a_missing_signature_is_refused_and_changes_nothing(self):
-        before = (self.attempt.status, self.attempt.step, self.audit_count())
+        before = self.state()
         response = self.post("answer", self.call_params(), key="")
         self.assertEqual(response.status_code, 403)
         self.assertEqual(response.json()["code"], "invalid_signature")
-        self.reload()
-        self.assertEqual((self.attempt.status, self.attempt.step, self.audit_count()), before)
+        self.assertEqual(self.state(), before)
 
     def test_a_forged_signature_is_refused_and_changes_nothing(self):
         self.post("answer", self.call_params())
-        self.reload()
-        step = self.attempt.step
+        before = self.state()
         response = self.post("keys", self.call_params(Digits="1"), key="not-the-signing-key")
         self.assertEqual(response.status_code, 403)
-        self.reload()
-        self.assertEqual((self.handoff.status, self.attempt.step), (Status.PENDING, step))
+        self.assertEqual(self.state(), before)
 
     def test_a_signature_for_other_digits_is_refused(self):
         self.post("answer", self.call_params())
@@ -113,14 +115,12 @@ class WebhookTests(OnyTestCase):
         path = url.removeprefix(PUBLIC)
         first = self.client.post(path, params, HTTP_X_SIGNALWIRE_SIGNATURE=signature)
         self.assertEqual(first.status_code, 200)
-        self.reload()
-        state = (self.attempt.step, self.attempt.silences, self.audit_count())
+        before = self.state()
 
         replay = self.client.post(path, params, HTTP_X_SIGNALWIRE_SIGNATURE=signature)
         self.assertEqual(replay.status_code, 403)
         self.assertEqual(replay.json()["code"], "stale_step")
-        self.reload()
-        self.assertEqual((self.attempt.step, self.attempt.silences, self.audit_count()), state)
+        self.assertEqual(self.state(), before)
 
     def test_digits_for_a_handoff_decided_in_the_dashboard_change_nothing(self):
         self.post("answer", self.call_params())
@@ -183,14 +183,7 @@ class WebhookTests(OnyTestCase):
 class CallAttemptTenancyTests(OnyTestCase):
     def test_call_attempts_are_scoped_and_phones_masked_in_the_admin(self):
         laptop = enroll_device(self.acme)
-        handoff, _ = handoffs.create(
-            laptop.device,
-            action="db.migrate",
-            target="orders-db",
-            title="Migrate",
-            agent_session_id="s",
-            nonce="admin-1",
-        )
+        handoff = migration_handoff(laptop.device, "admin-1")
         CallAttempt.objects.create(org=self.acme, handoff=handoff, member=self.alice_m)
 
         response = self.client_for(self.bob).get("/admin/telephony/callattempt/")

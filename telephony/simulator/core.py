@@ -113,12 +113,16 @@ class Simulator:
         self._lock = threading.Lock()
         self.calls: dict[str, Call] = {}
         self.messages: list[Message] = []
-        self.failures: list[
-            tuple[int, int, str]
-        ] = []  # (HTTP status, code, message) to answer next
+        # (HTTP status, code, message) to answer the next Calls.json requests with
+        self.failures: list[tuple[int, int, str]] = []
+        self._background: list[threading.Thread] = []
 
     def reset(self) -> None:
+        """Forget every call, after the callbacks still on their way have arrived."""
+        for thread in self._background:
+            thread.join(HTTP_TIMEOUT)
         with self._lock:
+            self._background.clear()
             self.calls.clear()
             self.messages.clear()
             self.failures.clear()
@@ -198,7 +202,10 @@ class Simulator:
             return 200, self._resource(call)  # canceling only stops a call that still rings
         # SignalWire reports the end asynchronously, as it happens on the network.
         final = "canceled" if ringing else "completed"
-        threading.Thread(target=self._end, args=(call, final), daemon=True).start()
+        thread = threading.Thread(target=self._end, args=(call, final), daemon=True)
+        with self._lock:
+            self._background = [t for t in self._background if t.is_alive()] + [thread]
+        thread.start()
         return 200, self._resource(call, final)
 
     def _message(self, values: dict[str, str]) -> tuple[int, dict]:
