@@ -108,9 +108,48 @@ def append(
     without secrets, payloads or unmasked phone numbers; anything else raises
     ``ValueError``.
     """
+    return append_many(org, [(event, actor, subject, data)])[0]
+
+
+#: One event to append: ``(event, actor, subject, data)``.
+Item = tuple["Event | str", str, str, "dict[str, Any] | None"]
+
+
+def append_many(org: Organization, items: list[Item]) -> list[AuditEntry]:
+    """Append several events to ``org``'s chain in order, as ``append`` does each.
+
+    The chain's head is read once, under the lock, for all of them: one
+    round trip fewer per event after the first.
+    """
     db = connections[DEFAULT_DB_ALIAS]  # once: each use of the proxy is a thread-local lookup
     if not db.in_atomic_block:
         raise RuntimeError("audit.append must run inside the caller's transaction")
+    key_id, key = next(iter(settings.ONY_AUDIT_KEYS.items()))
+    prepared = [_prepared(org, key_id, *item) for item in items]
+
+    # Everything from here to the caller's commit holds the org's chain lock.
+    seq, prev_hash = _lock_chain(db, org)
+    now = timezone.now()
+    for entry, fields in prepared:
+        seq += 1
+        entry.seq, entry.prev_hash, entry.created_at = seq, prev_hash, now
+        fields["seq"], fields["at"] = seq, format_time(now)
+        text = encode(fields)
+        entry.canonical, entry.hash = text.decode("utf-8"), entry_hash(key, prev_hash, text)
+        _insert(db, entry)
+        prev_hash = entry.hash
+    return [entry for entry, _ in prepared]
+
+
+def _prepared(
+    org: Organization,
+    key_id: str,
+    event: Event | str,
+    actor: str,
+    subject: str = "",
+    data: dict[str, Any] | None = None,
+) -> tuple[AuditEntry, dict[str, Any]]:
+    """The entry without its place in the chain, and its canonical fields so far."""
     event = Event(event)
     if not ACTOR.match(actor):
         raise ValueError(f"actor {actor!r} is not a pseudonymous id (mem_/dev_/usr_/system)")
@@ -127,19 +166,10 @@ def append(
         "subject": subject,
         "data": data,
     }
-    key_id, key = next(iter(settings.ONY_AUDIT_KEYS.items()))
     entry = AuditEntry(
         org_id=org.pk, key_id=key_id, event=event.value, actor=actor, subject=subject
     )
-
-    # Everything from here to the caller's commit holds the org's chain lock.
-    head_seq, prev_hash = _lock_chain(db, org)
-    entry.seq, entry.prev_hash, entry.created_at = head_seq + 1, prev_hash, timezone.now()
-    fields["seq"], fields["at"] = entry.seq, format_time(entry.created_at)
-    text = encode(fields)
-    entry.canonical, entry.hash = text.decode("utf-8"), entry_hash(key, prev_hash, text)
-    _insert(db, entry)
-    return entry
+    return entry, fields
 
 
 _INSERT_SQL = (
