@@ -128,4 +128,4 @@ class ErrorTranslationTests(TestCase):
             created_at=entry.created_at,
         )
         with self.assertRaises(IntegrityError), transaction.atomic():
-            _insert(connection, duplicate)
+            _insert(connection, [duplicate])
