@@ -14,7 +14,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from telephony import services
+from telephony import ivr, services
 from telephony.conf import provider
 from telephony.signatures import is_signed
 
@@ -49,7 +49,7 @@ def provider_webhook(view: Callable[..., str]) -> Callable[..., HttpResponse]:
 
 @provider_webhook
 def answer(request: HttpRequest, code: str) -> str:
-    return services.answer(code, request.POST)
+    return ivr.answer(code, request.POST)
 
 
 @provider_webhook
@@ -57,12 +57,12 @@ def keys(request: HttpRequest, code: str) -> str:
     digits = request.POST.get("Digits", "")
     if not DIGITS.match(digits):
         raise services.TelephonyError("invalid_digits", "Digits must be keypad keys.", 400)
-    return services.keys(code, request.GET.get("step", ""), digits)
+    return ivr.keys(code, request.GET.get("step", ""), digits)
 
 
 @provider_webhook
 def silence(request: HttpRequest, code: str) -> str:
-    return services.silence(code, request.GET.get("step", ""))
+    return ivr.silence(code, request.GET.get("step", ""))
 
 
 @provider_webhook

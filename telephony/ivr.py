@@ -1,0 +1,157 @@
+"""The keypad: what the approver hears and what each key does, one webhook at a time.
+
+The approver is the member who was called. Their decision goes through
+``handoffs.services.decide`` like the dashboard's and the API's, so races,
+audit and signed verdicts are the same whoever decides. Every step locks the
+attempt row first and the handoff second, and answers with the next cXML
+document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from django.db import transaction
+
+from audit import services as audit
+from audit.events import Event
+from devices import services as devices
+from handoffs import services as handoffs
+from handoffs.models import Handoff, Status
+from ony.models import TOTPDevice
+from ony.roles import DECIDE
+from telephony import voice
+from telephony.models import CallAttempt, CallStatus, Outcome, Stage, step_token
+from telephony.services import TelephonyError, locked_attempt
+
+#: ``AnsweredBy`` values that mean nobody is listening.
+MACHINE_ANSWERS = ("machine", "fax")
+MAX_SILENCES = 2
+MAX_OTP_FAILURES = 2
+
+
+def _locked_step(code: str, step: str) -> CallAttempt:
+    attempt = locked_attempt(code)
+    if not step or step != attempt.step or attempt.ended or attempt.stage == Stage.DONE:
+        raise TelephonyError("stale_step", "This keypad step is over.", 403)
+    return attempt
+
+
+def _next_step(attempt: CallAttempt, **fields: object) -> None:
+    """Save ``fields`` with a fresh step token: the previous prompt's URLs stop working."""
+    for name, value in fields.items():
+        setattr(attempt, name, value)
+    attempt.step = step_token()
+    attempt.save(update_fields=["step", *fields])
+
+
+def _done(attempt: CallAttempt, words: str, outcome: str = "") -> str:
+    if outcome:
+        attempt.outcome = outcome
+    _next_step(attempt, stage=Stage.DONE, outcome=attempt.outcome)
+    return voice.goodbye(words)
+
+
+def _still_pending(attempt: CallAttempt) -> Handoff:
+    handoff = handoffs.expire_if_due(attempt.handoff)
+    attempt.handoff = handoff
+    return handoff
+
+
+@transaction.atomic
+def answer(code: str, params: Mapping[str, str]) -> str:
+    """The call was answered: read the request and the menu (or hang up on a machine)."""
+    attempt = locked_attempt(code)
+    if attempt.ended or attempt.stage == Stage.DONE:
+        return voice.hang_up()
+    answered_by = params.get("AnsweredBy", "")
+    attempt.answered_by = answered_by[:24]
+    attempt.status = CallStatus.IN_PROGRESS
+    attempt.save(update_fields=["answered_by", "status"])
+    if answered_by.startswith(MACHINE_ANSWERS):
+        _next_step(attempt, stage=Stage.DONE, outcome=Outcome.MACHINE)
+        return voice.hang_up()
+    if _still_pending(attempt).status != Status.PENDING:
+        return _done(attempt, _already(attempt.handoff), Outcome.TOO_LATE)
+    if attempt.member is None or attempt.member.role not in DECIDE:
+        return _done(attempt, "You can no longer decide requests. Goodbye.", Outcome.TOO_LATE)
+    _next_step(attempt, stage=Stage.MENU)
+    return voice.menu(attempt)
+
+
+def _already(handoff: Handoff) -> str:
+    return f"This request is already {handoff.status}. Nothing was changed. Goodbye."
+
+
+@transaction.atomic
+def keys(code: str, step: str, digits: str) -> str:
+    """The approver pressed ``digits`` at the current step."""
+    attempt = _locked_step(code, step)
+    if _still_pending(attempt).status != Status.PENDING:
+        return _done(attempt, _already(attempt.handoff), Outcome.TOO_LATE)
+    attempt.silences = 0
+    if attempt.stage == Stage.OTP:
+        return _code_entered(attempt, digits)
+    if digits == "1":
+        if handoffs.needs_otp(attempt.handoff):
+            _next_step(attempt, stage=Stage.OTP, silences=0)
+            return voice.ask_code(attempt)
+        return _decide(attempt, "approve", Outcome.APPROVED, "Approved. Goodbye.")
+    if digits == "2":
+        return _decide(attempt, "deny", Outcome.DENIED, "Denied. Goodbye.")
+    if digits == "9":
+        return _decide(
+            attempt,
+            "deny",
+            Outcome.FROZEN,
+            "Denied. The device is frozen until an admin unfreezes it. Goodbye.",
+            freeze=True,
+        )
+    _next_step(attempt, silences=0)
+    if digits == "*":
+        return voice.menu(attempt)
+    return voice.menu(attempt, preface="That is not one of the choices.", repeat_request=False)
+
+
+def _code_entered(attempt: CallAttempt, digits: str) -> str:
+    member = attempt.member
+    device = TOTPDevice.objects.filter(user=member.user, confirmed=True).first()
+    if device is not None and device.verify_token(digits):
+        return _decide(attempt, "approve", Outcome.APPROVED, "Code accepted. Approved. Goodbye.")
+    audit.append(attempt.org, Event.OTP_FAILED, member.public_id, attempt.handoff.public_id)
+    failures = attempt.otp_failures + 1
+    if failures >= MAX_OTP_FAILURES:
+        attempt.otp_failures = failures
+        return _decide(attempt, "deny", Outcome.OTP_FAILED, "That code is not valid. Denied.")
+    _next_step(attempt, otp_failures=failures, silences=0)
+    return voice.ask_code(attempt, preface="That code is not valid.")
+
+
+def _decide(
+    attempt: CallAttempt, decision: str, outcome: str, words: str, *, freeze: bool = False
+) -> str:
+    member = attempt.member
+    try:
+        handoffs.decide(attempt.handoff, decision, via="ivr", actor=member.public_id, by=member)
+    except handoffs.HandoffError:  # decided elsewhere a moment ago
+        handoff = Handoff.objects.get(pk=attempt.handoff_id)
+        return _done(attempt, _already(handoff), Outcome.TOO_LATE)
+    if freeze:
+        devices.freeze(attempt.handoff.device, actor=member.public_id, reason="unexpected_request")
+    _next_step(attempt, stage=Stage.DONE, outcome=outcome, otp_failures=attempt.otp_failures)
+    return voice.goodbye(words)
+
+
+@transaction.atomic
+def silence(code: str, step: str) -> str:
+    """The prompt ended with no key: repeat it once, then hang up (the call then escalates)."""
+    attempt = _locked_step(code, step)
+    if _still_pending(attempt).status != Status.PENDING:
+        return _done(attempt, _already(attempt.handoff), Outcome.TOO_LATE)
+    silences = attempt.silences + 1
+    if silences >= MAX_SILENCES:
+        return _done(attempt, "No answer received. Goodbye.", Outcome.NO_INPUT)
+    _next_step(attempt, silences=silences)
+    if attempt.stage == Stage.OTP:
+        return voice.ask_code(attempt)
+    return voice.menu(attempt)
