@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from audit import services as audit
 from audit.events import Event
@@ -167,6 +168,17 @@ def update_member(membership: Membership, *, actor: str, **fields: Any) -> Membe
     for name in fields:
         setattr(membership, name, getattr(current, name))
     return current
+
+
+@transaction.atomic
+def flag_phone_invalid(membership: Membership, *, actor: str) -> None:
+    """Record that the telephony provider refused the member's number; cleared when it changes."""
+    flagged = Membership.objects.filter(pk=membership.pk, phone_invalid_at__isnull=True).update(
+        phone_invalid_at=timezone.now()
+    )
+    if flagged:
+        data = {"fields": ["phone_invalid_at"]}
+        audit.append(membership.org, Event.MEMBER_UPDATED, actor, membership.public_id, data)
 
 
 @transaction.atomic

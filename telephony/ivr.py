@@ -45,10 +45,9 @@ def _next_step(attempt: CallAttempt, **fields: object) -> None:
     attempt.save(update_fields=["step", *fields])
 
 
-def _done(attempt: CallAttempt, words: str, outcome: str = "") -> str:
-    if outcome:
-        attempt.outcome = outcome
-    _next_step(attempt, stage=Stage.DONE, outcome=attempt.outcome)
+def _done(attempt: CallAttempt, words: str, outcome: str = "", **fields: object) -> str:
+    """Say ``words`` and hang up; no step of this call is accepted after this."""
+    _next_step(attempt, stage=Stage.DONE, outcome=outcome or attempt.outcome, **fields)
     return voice.goodbye(words)
 
 
@@ -89,7 +88,6 @@ def keys(code: str, step: str, digits: str) -> str:
     attempt = _locked_step(code, step)
     if _still_pending(attempt).status != Status.PENDING:
         return _done(attempt, _already(attempt.handoff), Outcome.TOO_LATE)
-    attempt.silences = 0
     if attempt.stage == Stage.OTP:
         return _code_entered(attempt, digits)
     if digits == "1":
@@ -138,8 +136,7 @@ def _decide(
         return _done(attempt, _already(handoff), Outcome.TOO_LATE)
     if freeze:
         devices.freeze(attempt.handoff.device, actor=member.public_id, reason="unexpected_request")
-    _next_step(attempt, stage=Stage.DONE, outcome=outcome, otp_failures=attempt.otp_failures)
-    return voice.goodbye(words)
+    return _done(attempt, words, outcome, otp_failures=attempt.otp_failures)
 
 
 @transaction.atomic

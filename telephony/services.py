@@ -23,6 +23,7 @@ from audit import services as audit
 from audit.events import SYSTEM, Event
 from handoffs import services as handoffs
 from handoffs.models import Handoff, Status
+from ony import services as org_services
 from ony.models import Membership
 from ony.refusal import Refusal
 from telephony import client, voice
@@ -157,7 +158,7 @@ def place(attempt_id: int) -> str:
     except client.TemporaryError as exc:
         return _retry_or_give_up(attempt, exc)
     except client.InvalidNumber:
-        Membership.objects.filter(pk=member.pk).update(phone_invalid_at=timezone.now())
+        org_services.flag_phone_invalid(member, actor=SYSTEM)
         logger.warning("the provider refused %s's number as invalid", member.public_id)
         finish(attempt, CallStatus.ERROR, Outcome.INVALID_NUMBER)
         return "invalid number"

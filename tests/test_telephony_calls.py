@@ -271,6 +271,7 @@ class ProviderErrorTests(TelephonyTestCase):
         first = self.attempts()[0]
         self.assertEqual((first.outcome, first.provider_tries), (Outcome.INVALID_NUMBER, 0))
         self.assertIsNotNone(Membership.objects.get(pk=self.alice_m.pk).phone_invalid_at)
+        self.assertIn(("member.updated", "system"), events(self.acme, self.alice_m.public_id))
         simulator.answer(call.sid)
         simulator.press(call.sid, "2")
         self.assertEqual(asking.outcome().decision, "deny")

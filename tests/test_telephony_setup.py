@@ -189,3 +189,28 @@ class StandaloneSimulatorTests(SimpleTestCase):
         )
         with urllib.request.urlopen(request, timeout=5) as response:
             self.assertIn(sid, response.read().decode())
+
+
+class InvalidNumberFlagTests(TestCase):
+    def setUp(self):
+        self.org = org_services.create_organization(name="Acme", slug="acme", actor=SYSTEM)
+        self.alice = org_services.add_member(
+            self.org, "alice@acme.test", actor=SYSTEM, role="admin", phone="+14155550101"
+        )
+        org_services.flag_phone_invalid(self.alice, actor=SYSTEM)
+        self.alice.refresh_from_db()
+
+    def test_a_flagged_number_is_not_called(self):
+        self.assertIsNotNone(self.alice.phone_invalid_at)
+        self.assertFalse(self.alice.callable)
+
+    def test_changing_other_fields_keeps_the_flag(self):
+        org_services.update_member(self.alice, actor=SYSTEM, oncall_order=2)
+        self.alice.refresh_from_db()
+        self.assertIsNotNone(self.alice.phone_invalid_at)
+
+    def test_a_new_number_clears_it(self):
+        org_services.update_member(self.alice, actor=SYSTEM, phone="+1 415 555 0109")
+        self.alice.refresh_from_db()
+        self.assertIsNone(self.alice.phone_invalid_at)
+        self.assertTrue(self.alice.callable)
