@@ -26,7 +26,7 @@ from handoffs.models import Handoff, Status
 from ony import services as org_services
 from ony.models import Membership
 from ony.refusal import Refusal
-from telephony import client, voice
+from telephony import client, metrics, voice
 from telephony.conf import provider
 from telephony.models import ENDED, CallAttempt, CallStatus, Outcome, Stage
 
@@ -233,6 +233,7 @@ def finish(attempt: CallAttempt, status: str, outcome: str = "") -> CallAttempt:
         current.handoff.public_id,
         {"status": status, "outcome": current.outcome or None},
     )
+    metrics.call_ended(status, current.outcome)
     if current.outcome not in DECIDED_OUTCOMES:
         from telephony.tasks import call_next
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.utils import timezone
+from prometheus_client import REGISTRY
 
 from audit.models import AuditEntry
 from bench.servers import until
@@ -17,6 +18,10 @@ from telephony.simulator import simulator
 from tests.telephony import ALICE_PHONE, BOB_PHONE, CAROL_PHONE, TelephonyTestCase
 
 
+def metric(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
 def events(org, subject: str) -> list[tuple[str, str]]:
     entries = AuditEntry.objects.filter(org=org, subject=subject).order_by("seq")
     return [(entry.event, entry.actor) for entry in entries]
@@ -24,6 +29,7 @@ def events(org, subject: str) -> list[tuple[str, str]]:
 
 class KeypadTests(TelephonyTestCase):
     def test_it_rings_the_first_approver_and_1_approves(self):
+        ended = metric("ony_calls_ended_total", status="completed", outcome="approved")
         asking = self.ask(title="Ship release 42")
         call = self.ringing(ALICE_PHONE)
         simulator.answer(call.sid)
@@ -54,6 +60,9 @@ class KeypadTests(TelephonyTestCase):
         self.assertIn(("call.placed", "system"), trail)
         self.assertIn(("handoff.decided", self.alice_m.public_id), trail)
         self.assertEqual(simulator.ringing(to=BOB_PHONE), [])
+        self.assertEqual(
+            metric("ony_calls_ended_total", status="completed", outcome="approved"), ended + 1
+        )
 
     def test_it_denies_on_2(self):
         asking = self.ask()

@@ -1,0 +1,24 @@
+"""Prometheus metrics for approval calls: closed-enum labels only (no numbers, names or ids)."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from prometheus_client import Counter
+
+from telephony.models import CallStatus, Outcome
+
+ENDED = Counter(
+    "ony_calls_ended_total",
+    "Approval calls ended, by final status and outcome.",
+    ["status", "outcome"],
+)
+STATUSES = frozenset(CallStatus.values)
+OUTCOMES = frozenset(value or "none" for value in Outcome.values)
+
+
+def call_ended(status: str, outcome: str) -> None:
+    """Count a call's end once the transaction that recorded it commits."""
+    labels = (status, outcome or "none")
+    if labels[0] not in STATUSES or labels[1] not in OUTCOMES:
+        raise ValueError(f"{labels!r} are not allowed label values")
+    transaction.on_commit(lambda: ENDED.labels(*labels).inc())
