@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import base64
+import tempfile
 import threading
+import unittest
 
-from django.test import SimpleTestCase, TestCase, override_settings
+from django.db import connection
+from django.test import SimpleTestCase, TestCase, TransactionTestCase, override_settings
 from twilio.rest import Client
 
 from audit.events import SYSTEM
-from bench.servers import free_port
+from bench.servers import free_port, start_gunicorn
 from ony import services as org_services
 from ony.models.org import Route
 from telephony import client
@@ -214,3 +217,28 @@ class InvalidNumberFlagTests(TestCase):
         self.alice.refresh_from_db()
         self.assertIsNone(self.alice.phone_invalid_at)
         self.assertTrue(self.alice.callable)
+
+
+@unittest.skipUnless(connection.vendor == "postgresql", "gunicorn needs a database it can share")
+class GunicornRefusesTests(TransactionTestCase):
+    def test_gunicorn_refuses_to_start_with_phone_routes_and_no_provider(self):
+        org_services.create_organization(name="Acme", slug="acme", actor=SYSTEM)
+        db = connection.settings_dict
+        password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
+        env = {
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "DATABASE_URL": f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+            "ONY_TELEPHONY_SIMULATOR": "0",
+            "SIGNALWIRE_PROJECT": "",
+        }
+        with tempfile.TemporaryFile() as log:
+            server = start_gunicorn(free_port(), env, log)
+            try:
+                returncode = server.wait(timeout=60)
+            finally:
+                server.kill()
+            log.seek(0)
+            output = log.read().decode()
+        self.assertNotEqual(returncode, 0)
+        self.assertIn("telephony.E001", output)
+        self.assertIn("acme", output)
