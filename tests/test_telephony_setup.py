@@ -142,6 +142,13 @@ class SimulatorApiTests(TestCase):
         )
         self.assertEqual((response.status_code, response.json()["code"]), (400, 21211))
 
+    def test_it_refuses_bad_parameters_with_a_400(self):
+        auth = basic(self.creds.project, self.creds.token)
+        for form in ({**self.form, "Timeout": "soon"}, {"To": "+14155550101"}):
+            response = self.client.post(self.url, form, HTTP_AUTHORIZATION=auth)
+            self.assertEqual(response.status_code, 400, form)
+        self.assertEqual(simulator.calls, {})
+
     @override_settings(ONY_TELEPHONY_SIMULATOR=False)
     def test_it_is_off_without_the_setting(self):
         response = self.client.post(

@@ -163,6 +163,9 @@ class Simulator:
             return 400, _error(400, 21211, f"Invalid 'To' Phone Number: {to[:3]}...")
         if not values.get("Url") or not values.get("From"):
             return 400, _error(400, 21205, "Url and From are required")
+        timeout = values.get("Timeout") or "60"
+        if not timeout.isdigit():
+            return 400, _error(400, 21207, "Timeout must be a number of seconds")
         call = Call(
             sid="CA" + secrets.token_hex(16),
             to=to,
@@ -170,7 +173,7 @@ class Simulator:
             url=values["Url"],
             status_callback=values.get("StatusCallback", ""),
             machine_detection=values.get("MachineDetection", "") in ("Enable", "DetectMessageEnd"),
-            timeout=int(values.get("Timeout") or 60),
+            timeout=int(timeout),
         )
         with self._lock:
             self.calls[call.sid] = call
