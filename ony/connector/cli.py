@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import sys
 import time
 
@@ -107,6 +106,8 @@ def enroll(args: argparse.Namespace) -> int:
         )
         return EXIT_ERROR
     server_url = args.server.rstrip("/")
+    import socket
+
     name = args.name or socket.gethostname()[:100] or "device"
     try:
         server = Server(server_url)

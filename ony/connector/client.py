@@ -11,9 +11,9 @@ within the time limit is a ``ServerError``.
 
 from __future__ import annotations
 
+import _socket
 import json
 import re
-import socket
 import time
 
 TYPE_CHECKING = False
@@ -80,12 +80,15 @@ class Server:
         # An ASCII host goes to getaddrinfo as bytes, which spares importing the
         # idna codec (about 2 ms of the hook's start-up); other hosts need it.
         host = self.host.encode() if self.host.isascii() else self.host
-        sock = socket.create_connection((host, self.port), timeout=_left(deadline))
-        try:
-            if self.scheme == "https":
-                import ssl  # only when needed: it is slow to import
+        if self.scheme == "https":
+            import socket  # only when needed: both are slow to import
+            import ssl
 
-                sock = ssl.create_default_context().wrap_socket(sock, server_hostname=self.host)
+            plain = socket.create_connection((host, self.port), timeout=_left(deadline))
+            sock = ssl.create_default_context().wrap_socket(plain, server_hostname=self.host)
+        else:
+            sock = _connect(host, self.port, _left(deadline))
+        try:
             sock.settimeout(_left(deadline))
             sock.sendall(request)
             chunks, size, expected = [], 0, None
@@ -103,6 +106,23 @@ class Server:
             return b"".join(chunks)
         finally:
             sock.close()
+
+
+def _connect(host: bytes | str, port: int, timeout: float) -> _socket.socket:
+    """``socket.create_connection`` on the C module alone: ``socket`` costs the hook
+    milliseconds of start-up (it builds enums of every constant)."""
+    error: OSError | None = None
+    for family, kind, proto, _, address in _socket.getaddrinfo(host, port, 0, _socket.SOCK_STREAM):
+        sock = _socket.socket(family, kind, proto)
+        try:
+            sock.settimeout(timeout)
+            sock.connect(address)
+        except OSError as exc:
+            sock.close()
+            error = exc
+        else:
+            return sock
+    raise error or OSError(f"no address for {host!r}")
 
 
 def _left(deadline: float) -> float:

@@ -10,7 +10,6 @@ approval. ``ask`` never raises.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import os
 import re
@@ -22,7 +21,7 @@ from datetime import UTC, datetime
 
 from ony.connector import verdict as verdicts
 from ony.connector.client import Server, ServerError, refusal
-from ony.connector.config import Config, ConfigError, record_witness
+from ony.connector.config import Config, ConfigError, record_witness, urlsafe_b64
 
 TYPE_CHECKING = False  # typing is not imported at run time: the hook starts on every tool call
 if TYPE_CHECKING:
@@ -97,7 +96,7 @@ def ask(
 ) -> Outcome:
     """Create the handoff; wait until ``deadline`` (a ``clock`` time) for a verified verdict."""
     server = Server(config.server, config.device_token)
-    nonce = base64.urlsafe_b64encode(os.urandom(24)).decode().rstrip("=")
+    nonce = urlsafe_b64(os.urandom(24))
     request_id = None
     try:
         status, data = server.call(

@@ -15,12 +15,11 @@ risk), says ``approve``, and is inside its time window (issued no later than
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections import namedtuple
 from datetime import UTC, datetime, timedelta
 
 from ony.canonical import canonical
+from ony.connector.hmac256 import compare_digest, hmac_sha256
 
 TYPE_CHECKING = False  # typing is not imported at run time: the hook starts on every tool call
 if TYPE_CHECKING:
@@ -68,7 +67,7 @@ class Expected(namedtuple("Expected", "device_id request_id nonce action target 
 
 def signature(key: bytes, unsigned: dict[str, Any]) -> str:
     """The ``signature`` value for a verdict without one."""
-    digest = hmac.new(key, DOMAIN + canonical(unsigned), hashlib.sha256).hexdigest()
+    digest = hmac_sha256(key, DOMAIN + canonical(unsigned)).hex()
     return SCHEME + digest
 
 
@@ -88,7 +87,7 @@ def signature_valid(key: bytes, verdict: Any) -> bool:
         expected = signature(key, unsigned)
     except ValueError:  # off the canonical profile: nothing the server signs
         return False
-    return hmac.compare_digest(expected.encode(), verdict["signature"].encode("utf-8", "replace"))
+    return compare_digest(expected.encode(), verdict["signature"].encode("utf-8", "replace"))
 
 
 def parse_time(value: str) -> datetime:
