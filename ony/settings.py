@@ -265,6 +265,9 @@ SIGNALWIRE_FROM_NUMBER = env.str("SIGNALWIRE_FROM_NUMBER", default="")
 ONY_TELEPHONY_SIMULATOR = env.bool("ONY_TELEPHONY_SIMULATOR", default=DEBUG)
 # Where the provider's REST API is, when not the default (a standalone simulator).
 ONY_TELEPHONY_API_URL = env.str("ONY_TELEPHONY_API_URL", default="")
+# The <Say> voice, in the provider's naming ("Polly.Joanna" on Twilio,
+# "amazon.Joanna:standard:en-US" on SignalWire); empty: the provider's default.
+ONY_CALL_VOICE = env.str("ONY_CALL_VOICE", default="")
 # Seconds a call rings before it counts as no-answer.
 ONY_CALL_RING_SECONDS = env.int("ONY_CALL_RING_SECONDS", default=25)
 # Seconds between passes through the on-call list.

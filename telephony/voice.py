@@ -14,7 +14,6 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 from handoffs.models import Handoff
 from telephony.models import CallAttempt
 
-VOICE = "Polly.Joanna"
 GATHER_TIMEOUT_SECONDS = 8
 OTP_DIGITS = 6
 MENU = (
@@ -48,6 +47,14 @@ def description(handoff: Handoff) -> str:
     )
 
 
+def _say(node: VoiceResponse | Gather, words: str) -> None:
+    """``<Say>`` in the configured voice (``ONY_CALL_VOICE``), else the provider's default."""
+    if settings.ONY_CALL_VOICE:
+        node.say(words, voice=settings.ONY_CALL_VOICE)
+    else:
+        node.say(words)
+
+
 def _gather(response: VoiceResponse, attempt: CallAttempt, num_digits: int) -> Gather:
     gather = Gather(
         input="dtmf",
@@ -66,10 +73,10 @@ def menu(attempt: CallAttempt, *, preface: str = "", repeat_request: bool = True
     response = VoiceResponse()
     gather = _gather(response, attempt, 1)
     if preface:
-        gather.say(preface, voice=VOICE)
+        _say(gather, preface)
     if repeat_request:
-        gather.say(description(attempt.handoff), voice=VOICE)
-    gather.say(MENU, voice=VOICE)
+        _say(gather, description(attempt.handoff))
+    _say(gather, MENU)
     return str(response)
 
 
@@ -77,16 +84,14 @@ def ask_code(attempt: CallAttempt, *, preface: str = "") -> str:
     response = VoiceResponse()
     gather = _gather(response, attempt, OTP_DIGITS)
     if preface:
-        gather.say(preface, voice=VOICE)
-    gather.say(
-        "This action is critical. Enter the 6 digit code from your authenticator app.", voice=VOICE
-    )
+        _say(gather, preface)
+    _say(gather, "This action is critical. Enter the 6 digit code from your authenticator app.")
     return str(response)
 
 
 def goodbye(words: str) -> str:
     response = VoiceResponse()
-    response.say(words, voice=VOICE)
+    _say(response, words)
     response.hangup()
     return str(response)
 

@@ -74,6 +74,13 @@ class WebhookTests(OnyTestCase):
         self.reload()
         self.assertEqual(self.attempt.status, CallStatus.IN_PROGRESS)
 
+    def test_it_speaks_in_the_configured_voice(self):
+        self.assertIn("<Say>This is Ony.", self.post("answer", self.call_params()).content.decode())
+        with self.settings(ONY_CALL_VOICE="amazon.Joanna:standard:en-US"):
+            self.reload()
+            response = self.post("keys", self.call_params(Digits="*"))
+        self.assertIn('<Say voice="amazon.Joanna:standard:en-US">', response.content.decode())
+
     def test_it_accepts_twilios_header_too(self):
         response = self.post("answer", self.call_params(), header="Twilio")
         self.assertEqual(response.status_code, 200)
