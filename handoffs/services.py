@@ -74,7 +74,8 @@ def create(device: Device, **fields: Any) -> tuple[Handoff, bool]:
         deadline=timezone.now() + timedelta(seconds=org.deadline_seconds(risk.label)),
     )
     created = (Event.HANDOFF_CREATED, device.public_id, handoff.public_id, _created_data(handoff))
-    decision = POLICY_DECISION.get(org.route(risk.label))
+    route = org.route(risk.label)
+    decision = POLICY_DECISION.get(route)
     try:
         with transaction.atomic():
             if decision:
@@ -83,7 +84,7 @@ def create(device: Device, **fields: Any) -> tuple[Handoff, bool]:
                 handoff.save(force_insert=True)
                 audit.append(org, *created)
                 _schedule_expiry(handoff)
-                if org.route(risk.label) in PHONE_ROUTES:
+                if route in PHONE_ROUTES:
                     _start_calling(handoff)
     except IntegrityError:
         # This device already used this nonce (a retry, or a race): that handoff
