@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+import os
+import subprocess
+import sys
 import tempfile
 import threading
 import unittest
@@ -12,7 +15,7 @@ from django.test import SimpleTestCase, TestCase, TransactionTestCase, override_
 from twilio.rest import Client
 
 from audit.events import SYSTEM
-from bench.servers import free_port, start_gunicorn
+from bench.servers import ROOT, free_port, get, start_gunicorn, until
 from ony import services as org_services
 from ony.models.org import Route
 from telephony import client
@@ -249,3 +252,27 @@ class GunicornRefusesTests(TransactionTestCase):
         self.assertNotEqual(returncode, 0)
         self.assertIn("telephony.E001", output)
         self.assertIn("acme", output)
+
+
+class SimulatorCommandTests(SimpleTestCase):
+    def test_manage_py_telephony_simulator_serves_the_api_and_a_softphone(self):
+        port = free_port()
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
+        server = subprocess.Popen(
+            [sys.executable, "manage.py", "telephony_simulator", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        self.addCleanup(server.wait, 10)
+        self.addCleanup(server.terminate)
+        until(lambda: get(port, "/")[0] == 200, 30, "the simulator to start")
+
+        status, page = get(port, "/")
+        self.assertIn(b"Softphone", page)
+        self.assertIn(b"X-Softphone-Key", page)
+        self.assertEqual(get(port, "/phone/calls")[0], 403)  # no key
+        creds = credentials()
+        status, _ = get(port, f"/2010-04-01/Accounts/{creds.project}/Calls.json")
+        self.assertEqual(status, 401)  # Basic auth first, as SignalWire
