@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.test import override_settings
+from django.utils import timezone
 
 from audit.models import AuditEntry
 from handoffs import services as handoffs
-from handoffs.models import Status
+from handoffs.models import Handoff, Status
 from telephony import services, voice
 from telephony.conf import provider
 from telephony.models import CallAttempt, CallStatus, Stage
@@ -145,6 +148,20 @@ class WebhookTests(OnyTestCase):
         )
         self.assertEqual(self.audit_count(), entries)
         self.assertEqual(self.attempt.stage, Stage.DONE)
+
+    def test_digits_after_the_deadline_change_nothing_but_the_expiry(self):
+        self.post("answer", self.call_params())
+        self.reload()
+        Handoff.objects.filter(pk=self.handoff.pk).update(
+            deadline=timezone.now() - timedelta(seconds=1)
+        )
+        response = self.post("keys", self.call_params(Digits="1"))
+        self.assertIn("already expired", response.content.decode())
+        self.reload()
+        self.assertEqual(
+            (self.handoff.status, self.handoff.decided_via), (Status.EXPIRED, "deadline")
+        )
+        self.assertEqual(self.handoff.verdict["decision"], "deny")
 
     def test_it_refuses_what_is_not_a_post(self):
         url = voice.webhook_url("answer", self.attempt).removeprefix(PUBLIC)
