@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import statistics
 import subprocess
 import sys
@@ -84,7 +85,7 @@ def main() -> None:
             "python -P -c 'import ony.connector.hooks'": [
                 python, "-P", "-c", "import ony.connector.hooks"
             ],
-            "ony hook claude-code (policy approve)": hook_command(python).split(),
+            "ony hook claude-code (policy approve)": shlex.split(hook_command(python)),
         }  # fmt: skip
         stdin = json.dumps(CALL).encode()
         timings: dict[str, list[float]] = {name: [] for name in commands}

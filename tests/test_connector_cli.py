@@ -324,6 +324,15 @@ class InstallTests(SimpleTestCase):
         self.assertEqual(install.uninstall(self.path), 1)
         self.assertEqual(json.loads(self.path.read_text()), theirs)
 
+    def test_it_replaces_a_hook_an_earlier_version_installed(self):
+        old = "/usr/bin/python3 -P -m ony.connector hook claude-code"
+        install.install(self.path, old, 135)
+        install.install(self.path, install.hook_command("/usr/bin/python3"), 135)
+        [group] = json.loads(self.path.read_text())["hooks"]["PreToolUse"]
+        self.assertEqual(
+            [hook["command"] for hook in group["hooks"]], [install.hook_command("/usr/bin/python3")]
+        )
+
     def test_uninstall_removes_only_ours_and_the_containers_it_emptied(self):
         install.install(self.path, install.hook_command("/usr/bin/python3"), 135)
         install.uninstall(self.path)

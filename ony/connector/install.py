@@ -18,7 +18,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-MARKERS = ("ony.connector hook claude-code", "ony hook claude-code")
+#: What the hook command runs, as ``python -P -c``: ``-m`` would import
+#: ``runpy`` and ``importlib.util``, about 6 ms more on every tool call.
+ENTRY = "import sys; from ony.connector.cli import main; sys.exit(main())"
+#: How our hook commands end, this version's and earlier ones (``-m ony.connector``, ``ony``).
+MARKERS = (
+    f"{shlex.quote(ENTRY)} hook claude-code",
+    "ony.connector hook claude-code",
+    "ony hook claude-code",
+)
 MATCHER = "*"
 
 
@@ -34,7 +42,9 @@ def settings_path(scope: str, home: Path | None = None, project: Path | None = N
 
 
 def hook_command(python: str | None = None) -> str:
-    return f"{shlex.quote(python or sys.executable)} -P -m ony.connector hook claude-code"
+    """The command a hook runs: this interpreter by absolute path, ``-P`` (the project
+    directory, which the agent can write to, is not on ``sys.path``) and the connector."""
+    return f"{shlex.quote(python or sys.executable)} -P -c {shlex.quote(ENTRY)} hook claude-code"
 
 
 def is_ours(hook: Any) -> bool:
