@@ -31,7 +31,7 @@ LATENCY = Histogram(
 )
 
 
-def _closed(value: str, allowed: frozenset[str]) -> str:
+def closed(value: str, allowed: frozenset[str]) -> str:
     """A label value from a closed set (anything else is a bug, and is not exported)."""
     if value not in allowed:
         raise ValueError(f"{value!r} is not an allowed label value")
@@ -39,14 +39,14 @@ def _closed(value: str, allowed: frozenset[str]) -> str:
 
 
 def handoff_created(risk: str) -> None:
-    label = _closed(risk, RISKS)
+    label = closed(risk, RISKS)
     transaction.on_commit(lambda: CREATED.labels(label).inc())
 
 
 def handoff_decided(
     risk: str, decision: str, channel: str, created: datetime, decided: datetime
 ) -> None:
-    labels = (_closed(risk, RISKS), _closed(decision, DECISIONS), _closed(channel, DECIDED_VIA))
+    labels = (closed(risk, RISKS), closed(decision, DECISIONS), closed(channel, DECIDED_VIA))
     seconds = max(0.0, (decided - created).total_seconds())
 
     def record() -> None:

@@ -26,7 +26,7 @@ from handoffs.models import Handoff, Status
 from handoffs.taxonomy import Risk, effective_risk
 from ony.connector.verdict import DECIDED_VIA, format_time
 from ony.models import Membership, TOTPDevice
-from ony.models.org import Route
+from ony.models.org import PHONE_ROUTES, Route
 from ony.refusal import Refusal
 from ony.roles import DECIDE
 
@@ -35,7 +35,6 @@ VERDICT_TTL = timedelta(minutes=2)
 STATUS_OF = {"approve": Status.APPROVED, "deny": Status.DENIED, "ask": Status.DEFERRED}
 EVENT_OF_VIA = {"deadline": Event.HANDOFF_EXPIRED, "cancel": Event.HANDOFF_CANCELLED}
 POLICY_DECISION = {Route.APPROVE: "approve", Route.ASK: "ask"}
-PHONE_ROUTES = frozenset({Route.PHONE, Route.PHONE_TOTP})
 
 
 class HandoffError(Refusal):

@@ -10,16 +10,14 @@ from django.db import DatabaseError
 from django.db.models import Q
 
 from ony.models import Organization
-from ony.models.org import Route
+from ony.models.org import PHONE_ROUTES
 from telephony.conf import provider
-
-PHONE_ROUTES = [Route.PHONE, Route.PHONE_TOTP]
 
 
 def orgs_routing_to_phone() -> list[str]:
     routes = Q()
     for risk in ("low", "medium", "high", "critical"):
-        routes |= Q(**{f"policy_{risk}__in": PHONE_ROUTES})
+        routes |= Q(**{f"policy_{risk}__in": sorted(PHONE_ROUTES)})
     return list(Organization.objects.filter(routes).values_list("slug", flat=True)[:5])
 
 

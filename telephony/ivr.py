@@ -63,18 +63,17 @@ def answer(code: str, params: Mapping[str, str]) -> str:
     attempt = locked_attempt(code)
     if attempt.ended or attempt.stage == Stage.DONE:
         return voice.hang_up()
-    answered_by = params.get("AnsweredBy", "")
-    attempt.answered_by = answered_by[:24]
-    attempt.status = CallStatus.IN_PROGRESS
-    attempt.save(update_fields=["answered_by", "status"])
+    answered_by = params.get("AnsweredBy", "")[:24]
+    answered = {"answered_by": answered_by, "status": CallStatus.IN_PROGRESS}  # saved below
     if answered_by.startswith(MACHINE_ANSWERS):
-        _next_step(attempt, stage=Stage.DONE, outcome=Outcome.MACHINE)
+        _next_step(attempt, stage=Stage.DONE, outcome=Outcome.MACHINE, **answered)
         return voice.hang_up()
     if _still_pending(attempt).status != Status.PENDING:
-        return _done(attempt, _already(attempt.handoff), Outcome.TOO_LATE)
+        return _done(attempt, _already(attempt.handoff), Outcome.TOO_LATE, **answered)
     if attempt.member is None or attempt.member.role not in DECIDE:
-        return _done(attempt, "You can no longer decide requests. Goodbye.", Outcome.TOO_LATE)
-    _next_step(attempt, stage=Stage.MENU)
+        words = "You can no longer decide requests. Goodbye."
+        return _done(attempt, words, Outcome.TOO_LATE, **answered)
+    _next_step(attempt, stage=Stage.MENU, **answered)
     return voice.menu(attempt)
 
 

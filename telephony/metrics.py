@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from prometheus_client import Counter
 
+from handoffs.metrics import closed
 from telephony.models import CallStatus, Outcome
 
 ENDED = Counter(
@@ -18,7 +19,5 @@ OUTCOMES = frozenset(value or "none" for value in Outcome.values)
 
 def call_ended(status: str, outcome: str) -> None:
     """Count a call's end once the transaction that recorded it commits."""
-    labels = (status, outcome or "none")
-    if labels[0] not in STATUSES or labels[1] not in OUTCOMES:
-        raise ValueError(f"{labels!r} are not allowed label values")
+    labels = (closed(status, STATUSES), closed(outcome or "none", OUTCOMES))
     transaction.on_commit(lambda: ENDED.labels(*labels).inc())

@@ -45,6 +45,10 @@ class Route(models.TextChoices):
     PHONE_TOTP = "phone_totp", "Phone the on-call approvers and ask for a TOTP code"
 
 
+#: The routes that phone the on-call approvers.
+PHONE_ROUTES = frozenset({Route.PHONE, Route.PHONE_TOTP})
+
+
 def validate_risk_overrides(value: object) -> None:
     """``{action: risk}``, each raising (never lowering) the taxonomy's risk."""
     from handoffs.taxonomy import validate_overrides  # the taxonomy lives with handoffs
