@@ -224,6 +224,7 @@ class EscalationTests(TelephonyTestCase):
         call = self.ringing(ALICE_PHONE)
         Handoff.objects.update(deadline=timezone.now() - timedelta(seconds=1))
         self.assertEqual(handoffs.expire_overdue(), 1)
+        simulator.settle()  # the hang-up's callback, before this thread reads the database
 
         outcome = asking.outcome()
         self.assertEqual(outcome.decision, "deny")
@@ -237,6 +238,7 @@ class EscalationTests(TelephonyTestCase):
         asking = self.ask()
         call = self.ringing(ALICE_PHONE)
         handoffs.decide_as_member(self.bob_m.user, self.handoff(), "deny")
+        simulator.settle()
 
         self.assertEqual(asking.outcome().decision, "deny")
         until(lambda: call.status == "canceled", 10, "the ringing call to be canceled")
@@ -248,6 +250,7 @@ class EscalationTests(TelephonyTestCase):
         call = self.ringing(ALICE_PHONE)
         simulator.answer(call.sid)
         handoffs.decide_as_member(self.bob_m.user, self.handoff(), "deny")
+        simulator.settle()
         self.assertEqual(asking.outcome().decision, "deny")
         decided = events(self.acme, self.handoff().public_id)
 

@@ -32,7 +32,6 @@ def ring(to: str) -> str:
         url="http://127.0.0.1:1/unused",
         status_callback="",
         machine_detection=True,
-        timeout=20,
     )
     simulator.calls[call.sid] = call
     return call.sid

@@ -70,7 +70,6 @@ class Call:
     url: str
     status_callback: str
     machine_detection: bool
-    timeout: int
     status: str = "ringing"
     answered_by: str = ""
     transcript: list[str] = field(default_factory=list)  # everything the voice said
@@ -117,10 +116,14 @@ class Simulator:
         self.failures: list[tuple[int, int, str]] = []
         self._background: list[threading.Thread] = []
 
+    def settle(self) -> None:
+        """Wait until the status callbacks still on their way have been answered."""
+        for thread in list(self._background):
+            thread.join(HTTP_TIMEOUT)
+
     def reset(self) -> None:
         """Forget every call, after the callbacks still on their way have arrived."""
-        for thread in self._background:
-            thread.join(HTTP_TIMEOUT)
+        self.settle()
         with self._lock:
             self._background.clear()
             self.calls.clear()
@@ -163,8 +166,7 @@ class Simulator:
             return 400, _error(400, 21211, f"Invalid 'To' Phone Number: {to[:3]}...")
         if not values.get("Url") or not values.get("From"):
             return 400, _error(400, 21205, "Url and From are required")
-        timeout = values.get("Timeout") or "60"
-        if not timeout.isdigit():
+        if not (values.get("Timeout") or "60").isdigit():
             return 400, _error(400, 21207, "Timeout must be a number of seconds")
         call = Call(
             sid="CA" + secrets.token_hex(16),
@@ -173,7 +175,6 @@ class Simulator:
             url=values["Url"],
             status_callback=values.get("StatusCallback", ""),
             machine_detection=values.get("MachineDetection", "") in ("Enable", "DetectMessageEnd"),
-            timeout=int(timeout),
         )
         with self._lock:
             self.calls[call.sid] = call
