@@ -95,3 +95,13 @@ class ApplicationRoleTests(TransactionTestCase):
                     app.execute(statement)
         entry = AuditEntry.objects.for_org(self.org).get()
         self.assertEqual(entry.event, "org.created")
+
+    def test_it_may_not_delete_an_organization_with_a_chain(self):
+        # The role may delete organizations in general; audit migration 0003's
+        # trigger keeps those with a chain, and the role cannot switch it off.
+        with self.as_app() as app:
+            with self.assertRaises(psycopg.errors.ForeignKeyViolation):
+                app.execute("DELETE FROM ony_organization WHERE id = %s", [self.org.pk])
+            with self.assertRaises(psycopg.errors.InsufficientPrivilege):
+                app.execute("ALTER TABLE ony_organization DISABLE TRIGGER ALL")
+        self.assertEqual(AuditEntry.objects.for_org(self.org).count(), 1)

@@ -13,6 +13,7 @@ from audit.events import SYSTEM, Event
 from audit.models import AuditEntry, Checkpoint
 from audit.verification import verify_org
 from ony import services
+from ony.models import Organization
 
 needs_postgres = unittest.skipUnless(connection.vendor == "postgresql", "PostgreSQL only")
 REFUSED = (InternalError, ProgrammingError, IntegrityError)
@@ -26,9 +27,9 @@ class TriggerTests(TestCase):
         audit.append(cls.org, Event.DEVICE_ENROLLED, SYSTEM, "dev_aa11")
         audit.checkpoint(cls.org)
 
-    def refused(self, statement: str) -> str:
+    def refused(self, statement: str, params: list | None = None) -> str:
         with self.assertRaises(REFUSED) as ctx, transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(statement)
+            cursor.execute(statement, params)
         return str(ctx.exception)
 
     def test_it_refuses_update(self):
@@ -46,6 +47,23 @@ class TriggerTests(TestCase):
         self.refused("UPDATE audit_checkpoint SET seq = 99")
         self.refused("DELETE FROM audit_checkpoint")
         self.assertEqual(Checkpoint.objects.for_org(self.org).get().seq, 2)
+
+    def test_it_refuses_to_delete_or_renumber_an_organization_with_a_chain(self):
+        # Audit entries have no database foreign key (migration 0003): a
+        # trigger on the organization table keeps what one guaranteed.
+        message = self.refused("DELETE FROM ony_organization WHERE id = %s", [self.org.pk])
+        self.assertIn("audit chain", message)
+        self.refused("UPDATE ony_organization SET id = id + 1000 WHERE id = %s", [self.org.pk])
+        self.assertTrue(Organization.objects.filter(pk=self.org.pk).exists())
+        self.assertEqual(AuditEntry.objects.for_org(self.org).count(), 2)
+        self.assertTrue(verify_org(self.org).ok)
+
+    def test_it_still_lets_an_organization_without_a_chain_go(self):
+        bare = Organization.objects.create(name="Bare", slug="bare")
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE ony_organization SET name = 'Renamed' WHERE id = %s", [bare.pk])
+            cursor.execute("DELETE FROM ony_organization WHERE id = %s", [bare.pk])
+        self.assertFalse(Organization.objects.filter(pk=bare.pk).exists())
 
     def test_it_still_accepts_appends(self):
         audit.append(self.org, Event.DEVICE_REVOKED, SYSTEM, "dev_aa11")
