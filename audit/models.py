@@ -45,8 +45,8 @@ class AuditEntry(AppendOnlyModel):
     # transaction commits, which for an entry is inside the chain lock (about
     # 0.1 ms of a 1.5 ms critical section, docs/PERFORMANCE.md). What it
     # guaranteed, that an organization with a chain cannot be deleted, a
-    # trigger on the organization table keeps (migration 0003); the org id
-    # itself is always the caller's own organization's.
+    # trigger on the organization table keeps (migration 0003). append() is
+    # given the organization itself, so the id it writes names a real one.
     org = models.ForeignKey(
         Organization,
         on_delete=models.PROTECT,

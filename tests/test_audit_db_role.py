@@ -100,7 +100,7 @@ class ApplicationRoleTests(TransactionTestCase):
         # The role may delete organizations in general; audit migration 0003's
         # trigger keeps those with a chain, and the role cannot switch it off.
         with self.as_app() as app:
-            with self.assertRaises(psycopg.errors.ForeignKeyViolation):
+            with self.assertRaisesRegex(psycopg.errors.ForeignKeyViolation, "audit chain"):
                 app.execute("DELETE FROM ony_organization WHERE id = %s", [self.org.pk])
             with self.assertRaises(psycopg.errors.InsufficientPrivilege):
                 app.execute("ALTER TABLE ony_organization DISABLE TRIGGER ALL")
