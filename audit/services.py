@@ -55,10 +55,13 @@ def _fast_cursor(db: BaseDatabaseWrapper) -> Any:
     """A cursor for the statements run while the chain lock is held.
 
     On PostgreSQL, psycopg's own cursor with server-side parameter binding on
-    the same connection (so inside the caller's transaction): psycopg then
-    prepares the repeated INSERT on the server, which skips parsing and
-    planning it each time (about 15% more appends per second in
-    bench/append.py); elsewhere Django's cursor. Callers wrap its use in
+    the same connection (so inside the caller's transaction): the parameters
+    travel apart from the statement, bytes in binary, instead of being quoted
+    into its text, and Django's cursor wrapper is skipped (about 15% more
+    appends per second in bench/append.py); elsewhere Django's cursor.
+    Statements are not prepared: Django leaves psycopg's ``prepare_threshold``
+    off, which keeps transaction-pooling PgBouncer working, and preparing the
+    INSERT gained only 2 to 5% (docs/PERFORMANCE.md). Callers wrap its use in
     ``db.wrap_database_errors`` so errors are Django's.
     """
     if db.vendor != "postgresql":
@@ -67,24 +70,32 @@ def _fast_cursor(db: BaseDatabaseWrapper) -> Any:
     return psycopg.Cursor(db.connection)
 
 
+def lock_and_head_sql(org_pk: int) -> str:
+    """Take ``org_pk``'s chain lock, then read its head: one simple query, two statements.
+
+    Integers inlined (a simple query takes no parameters): the second
+    statement gets a fresh READ COMMITTED snapshot, taken after the lock is
+    granted, which one statement with parameters would take before.
+    """
+    org_pk, namespace = int(org_pk), LOCK_NAMESPACE
+    return (
+        f"SELECT pg_advisory_xact_lock({namespace}, {org_pk}); "  # noqa: S608 (ints only)
+        f"SELECT seq, hash FROM audit_auditentry WHERE org_id = {org_pk} "
+        "ORDER BY seq DESC LIMIT 1"
+    )
+
+
 def _lock_chain(db: BaseDatabaseWrapper, org: Organization) -> tuple[int, bytes]:
     """Serialize appends to ``org``'s chain until the caller's transaction ends; return its head.
 
-    On PostgreSQL the advisory lock and the head are one round trip: two
-    statements in one simple query (hence integers inlined, no parameters),
-    the second reading a fresh READ COMMITTED snapshot taken after the lock is
-    granted. The time spent holding the lock bounds every org's append rate.
-    SQLite needs no lock here: its transactions take the database's write lock
+    On PostgreSQL the advisory lock and the head are one round trip
+    (``lock_and_head_sql``). The time spent holding the lock bounds every
+    org's append rate. SQLite needs no lock here: its transactions take the database's write lock
     when they begin (``transaction_mode: IMMEDIATE`` in settings).
     """
     if db.vendor == "postgresql":
-        org_pk = int(org.pk)
         with _fast_cursor(db) as cursor, db.wrap_database_errors:
-            cursor.execute(  # only int() values are inlined
-                f"SELECT pg_advisory_xact_lock({LOCK_NAMESPACE}, {org_pk}); "  # noqa: S608
-                f"SELECT seq, hash FROM audit_auditentry WHERE org_id = {org_pk} "
-                "ORDER BY seq DESC LIMIT 1"
-            )
+            cursor.execute(lock_and_head_sql(org.pk))
             cursor.nextset()
             head = cursor.fetchone()
     else:
@@ -173,12 +184,13 @@ def _prepared(
     return entry, fields
 
 
-_INSERT_SQL = (
+#: The INSERT ``append`` sends, for ``rows`` placeholders of ``ROW``.
+INSERT_SQL = (
     "INSERT INTO audit_auditentry "
     "(org_id, seq, key_id, canonical, prev_hash, hash, event, actor, subject, created_at) "
     "VALUES {rows} RETURNING id"
 )
-_ROW = "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+ROW = "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 
 
 def _insert(db: BaseDatabaseWrapper, entries: list[AuditEntry]) -> None:
@@ -187,7 +199,7 @@ def _insert(db: BaseDatabaseWrapper, entries: list[AuditEntry]) -> None:
     It runs while the chain's lock is held, where every microsecond bounds the
     org's append rate; the ORM's save() costs several times more Python.
     """
-    sql = _INSERT_SQL.format(rows=", ".join([_ROW] * len(entries)))
+    sql = INSERT_SQL.format(rows=", ".join([ROW] * len(entries)))
     params: list[Any] = []
     for entry in entries:
         params += [

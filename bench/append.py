@@ -1,13 +1,26 @@
 """Benchmark: appends to one organization's chain from 32 concurrent writers (PostgreSQL).
 
     python bench/append.py [--writers 32] [--per-writer 100] [--processes 1]
+                           [--path append|atomic|bare]
 
 Each writer is a thread with its own database connection (spread over
 ``--processes`` forked processes, as a server's gunicorn workers and Celery
 processes are; by default all in one), appending one
-handoff.created event per transaction through audit.services.append (the
-path every change takes), all to the same organization. Reports appends per
-second and per-append latency, then verifies the chain is unbroken.
+handoff.created event per transaction, all to the same organization. Reports
+appends per second and per-append latency, then verifies the chain is
+unbroken.
+
+``--path`` says how a writer appends:
+
+- ``append`` (default): through audit.services.append inside
+  ``transaction.atomic()``, the path every change takes;
+- ``atomic``: the statements ``append`` sends, written out (no validation, no
+  model instance), inside ``transaction.atomic()``;
+- ``bare``: the same statements on a psycopg connection, without Django: the
+  most this machine gives for them at the time of the run.
+
+Run the three interleaved to see what Django's transactions and the append
+code each cost while the machine's speed drifts.
 """
 
 from __future__ import annotations
@@ -26,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import benchdb
 
 
-def writers(org, first: int, count: int, per_writer: int, barrier) -> tuple[list, list]:
+def writers(org, first: int, count: int, per_writer: int, barrier, path: str) -> tuple[list, list]:
     """Run ``count`` writer threads (numbered from ``first``); their latencies and errors."""
     from django.db import connection, transaction
 
@@ -39,21 +52,33 @@ def writers(org, first: int, count: int, per_writer: int, barrier) -> tuple[list
 
     def writer(n: int) -> None:
         mine = []
+        bare = None
         try:
-            connection.ensure_connection()
+            if path == "bare":
+                bare = _bare_connection()
+            else:
+                connection.ensure_connection()
             barrier.wait()
             for i in range(per_writer):
+                subject = f"req_{n:04x}{i:08x}"
                 began = time.perf_counter()
-                with transaction.atomic():
-                    audit.append(
-                        org, Event.HANDOFF_CREATED, "dev_2b7e4a90c1d3", f"req_{n:04x}{i:08x}", data
-                    )
+                if path == "append":
+                    with transaction.atomic():
+                        audit.append(org, Event.HANDOFF_CREATED, "dev_2b7e4a90c1d3", subject, data)
+                elif path == "atomic":
+                    with transaction.atomic():
+                        _statements(connection.connection, org, subject, data)
+                else:
+                    _statements(bare, org, subject, data)
+                    bare.commit()
                 mine.append(time.perf_counter() - began)
         except BaseException as exc:
             errors.append(exc)
         finally:
             latencies.extend(mine)
             connection.close()
+            if bare is not None:
+                bare.close()
 
     threads = [threading.Thread(target=writer, args=(first + n,)) for n in range(count)]
     for thread in threads:
@@ -63,12 +88,58 @@ def writers(org, first: int, count: int, per_writer: int, barrier) -> tuple[list
     return latencies, errors
 
 
-def _process(org_pk: int, first: int, count: int, per_writer: int, barrier, results) -> None:
+def _bare_connection():
+    """A psycopg connection of its own to the benchmark database (``--path bare``)."""
+    import psycopg
+
+    return psycopg.connect(benchdb.bench_url(), options="-c TimeZone=UTC")
+
+
+def _statements(conn, org, subject: str, data: dict) -> None:
+    """One append as the statements ``audit.append`` sends, on psycopg connection ``conn``.
+
+    The entry is hashed as ``append`` hashes it, so the chain verifies; what is
+    left out is ``append``'s validation and its model instance.
+    """
+    import psycopg
+    from django.conf import settings
+    from django.utils import timezone
+
+    from audit import services as audit
+    from audit.chain import GENESIS, entry_hash
+    from ony.canonical import encode
+
+    key_id, key = next(iter(settings.ONY_AUDIT_KEYS.items()))
+    fields = {
+        "v": 1,
+        "org": org.public_id,
+        "event": "handoff.created",
+        "actor": "dev_2b7e4a90c1d3",
+        "subject": subject,
+        "data": data,
+    }
+    with psycopg.Cursor(conn) as cursor:
+        cursor.execute(audit.lock_and_head_sql(org.pk))
+        cursor.nextset()
+        head = cursor.fetchone()
+        seq, prev = (head[0] + 1, bytes(head[1])) if head else (1, GENESIS)
+        now = timezone.now()
+        text = encode({**fields, "seq": seq, "at": audit.format_time(now)})
+        row = [org.pk, seq, key_id, text.decode(), prev, entry_hash(key, prev, text)]
+        cursor.execute(
+            audit.INSERT_SQL.format(rows=audit.ROW),
+            [*row, "handoff.created", "dev_2b7e4a90c1d3", subject, now],
+        )
+
+
+def _process(
+    org_pk: int, first: int, count: int, per_writer: int, barrier, results, path: str
+) -> None:
     """One writer process (forked): its threads append; latencies and errors go to ``results``."""
     from ony.models import Organization
 
     org = Organization.objects.get(pk=org_pk)
-    latencies, errors = writers(org, first, count, per_writer, barrier)
+    latencies, errors = writers(org, first, count, per_writer, barrier, path)
     results.put((latencies, [repr(error) for error in errors]))
 
 
@@ -81,6 +152,12 @@ def main() -> None:
         type=int,
         default=1,
         help="Spread the writers over this many processes (as a server's workers are).",
+    )
+    parser.add_argument(
+        "--path",
+        choices=["append", "atomic", "bare"],
+        default="append",
+        help="How a writer appends (see the module docstring).",
     )
     args = parser.parse_args()
     if args.writers % args.processes:
@@ -104,7 +181,7 @@ def main() -> None:
         outcome: dict = {}
         runner = threading.Thread(
             target=lambda: outcome.update(
-                result=writers(org, 0, args.writers, args.per_writer, barrier)
+                result=writers(org, 0, args.writers, args.per_writer, barrier, args.path)
             )
         )
         runner.start()
@@ -120,7 +197,15 @@ def main() -> None:
         processes = [
             context.Process(
                 target=_process,
-                args=(org.pk, p * per_process, per_process, args.per_writer, barrier, results),
+                args=(
+                    org.pk,
+                    p * per_process,
+                    per_process,
+                    args.per_writer,
+                    barrier,
+                    results,
+                    args.path,
+                ),
             )
             for p in range(args.processes)
         ]
@@ -141,6 +226,7 @@ def main() -> None:
     total = args.writers * args.per_writer
     quantiles = statistics.quantiles(latencies, n=100)
     where = f" in {args.processes} processes" if args.processes > 1 else ""
+    where += f" (--path {args.path})" if args.path != "append" else ""
     print(
         f"{total} appends from {args.writers} writers{where} in {seconds:.2f} s: "
         f"{total / seconds:,.0f}/s"
