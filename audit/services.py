@@ -90,8 +90,9 @@ def _lock_chain(db: BaseDatabaseWrapper, org: Organization) -> tuple[int, bytes]
 
     On PostgreSQL the advisory lock and the head are one round trip
     (``lock_and_head_sql``). The time spent holding the lock bounds every
-    org's append rate. SQLite needs no lock here: its transactions take the database's write lock
-    when they begin (``transaction_mode: IMMEDIATE`` in settings).
+    org's append rate. SQLite needs no lock here: its transactions take the
+    database's write lock when they begin (``transaction_mode: IMMEDIATE`` in
+    settings).
     """
     if db.vendor == "postgresql":
         with _fast_cursor(db) as cursor, db.wrap_database_errors:
