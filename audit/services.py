@@ -77,9 +77,9 @@ def lock_and_head_sql(org_pk: int) -> str:
     statement gets a fresh READ COMMITTED snapshot, taken after the lock is
     granted, which one statement with parameters would take before.
     """
-    org_pk, namespace = int(org_pk), LOCK_NAMESPACE
+    org_pk = int(org_pk)
     return (
-        f"SELECT pg_advisory_xact_lock({namespace}, {org_pk}); "  # noqa: S608 (ints only)
+        f"SELECT pg_advisory_xact_lock({LOCK_NAMESPACE}, {org_pk}); "  # noqa: S608 (ints only)
         f"SELECT seq, hash FROM audit_auditentry WHERE org_id = {org_pk} "
         "ORDER BY seq DESC LIMIT 1"
     )
