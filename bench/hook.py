@@ -32,7 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import benchdb
-from bench.servers import ROOT, free_port, get, start_gunicorn, until
+from tests.servers import ROOT, free_port, get, start_gunicorn, until
 
 CALL = {
     "session_id": "bench-session",

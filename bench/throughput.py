@@ -31,7 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import benchdb
-from bench.servers import free_port, get, start_gunicorn, until
+from tests.servers import free_port, get, start_gunicorn, until
 
 
 def load(port: int, path: str, tokens: list[str], clients: int, seconds: float) -> dict:

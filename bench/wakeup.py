@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import benchdb
-from bench.servers import free_port, get, start_gunicorn, until, waiting_now
+from tests.servers import free_port, get, start_gunicorn, until, waiting_now
 
 
 def main() -> None:

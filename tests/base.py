@@ -7,10 +7,17 @@ in Acme may see or touch anything of Globex, and the other way round.
 
 from __future__ import annotations
 
+import secrets
+from typing import Any
+
 from django.test import Client, TestCase
 from django_otp import DEVICE_ID_SESSION_KEY
 
 from audit.events import SYSTEM
+from devices import services as devices
+from devices.models import Device
+from handoffs import services as handoffs
+from handoffs.models import Handoff
 from ony import services
 from ony.models import Membership, Organization, TOTPDevice, User
 from ony.roles import Role
@@ -63,12 +70,39 @@ class OnyTestCase(TestCase):
         return verified_client(user)
 
 
-def enroll_device(org: Organization, name: str = "laptop", created_by: Membership | None = None):
+def enroll_device(
+    org: Organization, name: str = "laptop", created_by: Membership | None = None
+) -> devices.Enrolled:
     """A device of ``org``, enrolled the way `ony enroll` does it."""
-    from devices import services as devices
-
     _, token = devices.create_enrollment_token(org, created_by=created_by)
     return devices.enroll(token, name)
+
+
+def make_handoff(
+    device: Device,
+    action: str = "deploy.production",
+    *,
+    nonce: str | None = None,
+    target: str = "prod-api",
+    title: str = "Deploy",
+    **fields: Any,
+) -> Handoff:
+    """A handoff ``device`` asks for through the service the API calls.
+
+    The defaults make a critical request the policy leaves pending for a
+    person; pass a low-risk ``action`` (``test.run``) for one decided at once.
+    Each call without ``nonce`` makes a new handoff.
+    """
+    fields.setdefault("agent_session_id", "sess")
+    handoff, _ = handoffs.create(
+        device,
+        action=action,
+        target=target,
+        title=title,
+        nonce=nonce or f"test-{secrets.token_hex(8)}",
+        **fields,
+    )
+    return handoff
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from ony.connector import config as settings
-from tests.vectors import ROOT, load_vectors
+from tests.servers import ROOT
+from tests.vectors import load_vectors
 
 RECORDED = load_vectors("claude_code_pretooluse.json")
 BASH_CALL: dict[str, Any] = RECORDED["bash"]

@@ -15,7 +15,6 @@ from django.test import LiveServerTestCase, override_settings
 from django.utils import timezone
 
 from audit.events import SYSTEM
-from bench.servers import until
 from handoffs.models import Handoff
 from ony import services as org_services
 from ony.connector.handoff import Outcome
@@ -25,9 +24,10 @@ from ony.roles import Role
 from telephony.models import CallAttempt
 from telephony.simulator import simulator
 from telephony.simulator.core import Call
-from tests.base import enroll_device
+from tests.base import enroll_device, make_handoff
 from tests.celery_worker import running_worker
 from tests.connector import ConnectorHome
+from tests.servers import until
 
 ALICE_PHONE = "+14155550101"
 BOB_PHONE = "+14155550102"
@@ -37,16 +37,8 @@ WAIT = 20
 
 def migration_handoff(device, nonce: str, title: str = "Migrate") -> Handoff:
     """A high-risk handoff (``db.migrate``), made the way the agent API makes it."""
-    from handoffs import services as handoffs
 
-    return handoffs.create(
-        device,
-        action="db.migrate",
-        target="orders-db",
-        title=title,
-        agent_session_id="s",
-        nonce=nonce,
-    )[0]
+    return make_handoff(device, "db.migrate", nonce=nonce, target="orders-db", title=title)
 
 
 class Asking:

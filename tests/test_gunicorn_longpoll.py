@@ -17,11 +17,11 @@ from django.db import connection
 from django.test import TransactionTestCase
 
 from audit.events import SYSTEM
-from bench.servers import free_port, get, start_gunicorn, until, waiting_now
 from handoffs import services
 from ony import services as org_services
 from ony.roles import Role
-from tests.base import enroll_device
+from tests.base import enroll_device, make_handoff
+from tests.servers import free_port, get, start_gunicorn, until, waiting_now
 
 WAITERS = 200
 BATCH = 20
@@ -48,12 +48,8 @@ class GunicornLongPollTests(TransactionTestCase):
         bob = org_services.add_member(org, "bob@acme.test", actor=SYSTEM, role=Role.MEMBER)
         laptop = enroll_device(org)
         handoffs = [
-            services.create(
-                laptop.device, action="deploy.production", target="prod-api", title="Deploy",
-                agent_session_id="s", nonce=f"gunicorn-wait-{n:04d}",
-            )[0]
-            for n in range(WAITERS)
-        ]  # fmt: skip
+            make_handoff(laptop.device, nonce=f"gunicorn-wait-{n:04d}") for n in range(WAITERS)
+        ]
         port = free_port()
         results: dict[str, tuple[int, dict]] = {}
         auth = {"Authorization": f"Bearer {laptop.device_token}"}

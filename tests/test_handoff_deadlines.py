@@ -10,24 +10,15 @@ from django.utils import timezone
 
 from audit.events import SYSTEM
 from audit.models import AuditEntry
-from handoffs import services
 from handoffs.models import Handoff
 from handoffs.tasks import expire_handoff, expire_overdue
 from ony import services as org_services
-from tests.base import OnyTestCase, enroll_device
+from tests.base import OnyTestCase, enroll_device, make_handoff
 from tests.celery_worker import running_worker
 
 
 def pending(device, nonce):
-    handoff, _ = services.create(
-        device,
-        action="db.migrate",
-        target="prod-db",
-        title="Migrate",
-        agent_session_id="s",
-        nonce=nonce,
-    )
-    return handoff
+    return make_handoff(device, "db.migrate", nonce=nonce, target="prod-db", title="Migrate")
 
 
 class DeadlineTests(OnyTestCase):

@@ -8,12 +8,11 @@ import json
 from django.test import Client
 
 from audit.models import AuditEntry
-from handoffs import services
 from handoffs.models import Handoff
 from ony import api_tokens
 from ony.connector.verdict import Expected, is_approval
 from ony.models import TOTPDevice
-from tests.base import OnyTestCase, current_code, enroll_device
+from tests.base import OnyTestCase, current_code, enroll_device, make_handoff
 
 
 class DecisionTests(OnyTestCase):
@@ -24,15 +23,9 @@ class DecisionTests(OnyTestCase):
         self.bob_token = api_tokens.create(self.bob, "cli")[1]
 
     def create(self, action, nonce, device=None):
-        handoff, _ = services.create(
-            device or self.laptop.device,
-            action=action,
-            target="prod",
-            title="Do it",
-            agent_session_id="sess",
-            nonce=nonce,
+        return make_handoff(
+            device or self.laptop.device, action, nonce=nonce, target="prod", title="Do it"
         )
-        return handoff
 
     def decide(self, handoff, body, token=None, client=None):
         """With ``client`` (a dashboard session) as is; otherwise with a personal API token."""

@@ -18,7 +18,7 @@ from handoffs import services, wakeup
 from handoffs.models import Handoff
 from ony import services as org_services
 from ony.roles import Role
-from tests.base import bearer, enroll_device
+from tests.base import bearer, enroll_device, make_handoff
 
 
 class LongPollTests(TransactionTestCase):
@@ -28,14 +28,7 @@ class LongPollTests(TransactionTestCase):
             self.org, "bob@acme.test", actor=SYSTEM, role=Role.MEMBER
         )
         self.laptop = enroll_device(self.org)
-        self.handoff, _ = services.create(
-            self.laptop.device,
-            action="deploy.production",
-            target="prod-api",
-            title="Deploy",
-            agent_session_id="sess",
-            nonce="longpoll-nonce",
-        )
+        self.handoff = make_handoff(self.laptop.device, nonce="longpoll-nonce")
 
     def poll(self, wait: str, token: str | None = None):
         url = f"/api/v1/handoffs/{self.handoff.public_id}/verdict?wait={wait}"

@@ -15,7 +15,7 @@ from handoffs import services
 from handoffs.models import Handoff
 from ony import services as org_services
 from ony.roles import Role
-from tests.base import enroll_device
+from tests.base import enroll_device, make_handoff
 
 ROUNDS = 50
 
@@ -68,14 +68,7 @@ class DecisionRaceTests(TransactionTestCase):
             "cancel": ("cancelled", "deny", "cancel", "handoff.cancelled"),
         }
         for round_ in range(ROUNDS):
-            handoff, _ = services.create(
-                laptop,
-                action="deploy.production",
-                target="prod-api",
-                title="Deploy",
-                agent_session_id="sess",
-                nonce=f"race-nonce-{round_:04d}",
-            )
+            handoff = make_handoff(laptop, nonce=f"race-nonce-{round_:04d}")
             winners, errors = race(handoff.pk, contenders)
             self.assertEqual(errors, [], f"round {round_}")
             self.assertEqual(len(winners), 1, f"round {round_}: {winners}")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.test import Client, override_settings
 from prometheus_client import REGISTRY
 
-from handoffs import metrics, services
-from tests.base import OnyTestCase, enroll_device
+from handoffs import metrics
+from tests.base import OnyTestCase, enroll_device, make_handoff
 
 
 def value(name: str, **labels: str) -> float:
@@ -22,10 +22,7 @@ class MetricsTests(OnyTestCase):
         )
         latency = value("ony_handoff_decision_seconds_count", risk="low", channel="policy")
         with self.captureOnCommitCallbacks(execute=True):
-            services.create(
-                device, action="test.run", target="unit", title="Run tests", agent_session_id="s",
-                nonce="metrics-nonce-1",
-            )  # fmt: skip
+            make_handoff(device, "test.run", target="unit", title="Run tests")
         self.assertEqual(value("ony_handoffs_created_total", risk="low"), created + 1)
         self.assertEqual(
             value("ony_handoffs_decided_total", risk="low", decision="approve", channel="policy"),
@@ -38,10 +35,7 @@ class MetricsTests(OnyTestCase):
     def test_it_exports_no_ids_or_names(self):
         device = enroll_device(self.acme).device
         with self.captureOnCommitCallbacks(execute=True):
-            handoff, _ = services.create(
-                device, action="test.run", target="secret-target", title="t", agent_session_id="s",
-                nonce="metrics-nonce-2",
-            )  # fmt: skip
+            handoff = make_handoff(device, "test.run", target="secret-target", title="t")
         text = Client().get("/metrics").content.decode()
         for private in (handoff.public_id, device.public_id, "secret-target", "acme", "test.run"):
             self.assertNotIn(private, text)

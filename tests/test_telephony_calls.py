@@ -9,13 +9,13 @@ from django.utils import timezone
 from prometheus_client import REGISTRY
 
 from audit.models import AuditEntry
-from bench.servers import until
 from devices.models import Device
 from handoffs import services as handoffs
 from handoffs.models import Handoff, Status
 from ony.models import Membership
 from telephony.models import CallStatus, Outcome
 from telephony.simulator import SimulatorError, simulator
+from tests.servers import until
 from tests.telephony import ALICE_PHONE, BOB_PHONE, CAROL_PHONE, TelephonyTestCase
 
 

@@ -15,7 +15,6 @@ from django.test import SimpleTestCase, TestCase, TransactionTestCase, override_
 from twilio.rest import Client
 
 from audit.events import SYSTEM
-from bench.servers import ROOT, free_port, get, start_gunicorn, until
 from ony import services as org_services
 from ony.models.org import Route
 from telephony import client
@@ -23,6 +22,7 @@ from telephony.checks import check_provider
 from telephony.conf import provider
 from telephony.simulator import Simulator, credentials, simulator
 from telephony.simulator.server import serve
+from tests.servers import ROOT, free_port, get, start_gunicorn, until
 
 SIGNALWIRE = {
     "SIGNALWIRE_PROJECT": "PJ-project",

@@ -6,7 +6,6 @@ import pytest
 from django.test import override_settings
 
 from audit.events import SYSTEM
-from bench.servers import until
 from handoffs.models import Handoff, Status
 from ony import services as org_services
 from ony.models import TOTPDevice
@@ -15,6 +14,7 @@ from telephony.simulator import simulator
 from tests.base import OnyTestCase, current_code, enroll_device, make_person
 from tests.browser import page  # noqa: F401  (fixture)
 from tests.celery_worker import running_worker
+from tests.servers import until
 from tests.telephony import migration_handoff
 from tests.test_browser_dashboard import log_in
 
