@@ -33,10 +33,9 @@ class PublicKeyApi(APIView):
         summary="The key that verifies audit checkpoints", responses={200: PublicKeyOutput}
     )
     def get(self, request: Request) -> Response:
-        return Response(
-            {
-                "algorithm": "ed25519",
-                "public_key": signing.public_key_b64(),
-                "signed_prefix": signing.DOMAIN.decode(),
-            }
-        )
+        key = {
+            "algorithm": "ed25519",
+            "public_key": signing.public_key_b64(),
+            "signed_prefix": signing.DOMAIN.decode(),
+        }
+        return Response(PublicKeyOutput(key).data)

@@ -10,8 +10,8 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from audit import selectors as audit_selectors
 from audit import signing
-from audit.models import Checkpoint
 from devices import services
 from devices.authentication import DeviceTokenAuthentication, IsDevice
 from ony.api.schema import errors
@@ -23,22 +23,28 @@ class EnrollInput(serializers.Serializer):
 
 
 class EnrollOutput(serializers.Serializer):
-    device_id = serializers.CharField()
+    """A new device's credentials (``services.Enrolled``): the secrets are shown this once."""
+
+    device_id = serializers.CharField(source="device.public_id")
     device_token = serializers.CharField(help_text="Shown once.")
     decision_key = serializers.CharField(help_text="32 bytes, base64url; shown once.")
-    org = serializers.CharField()
-    org_slug = serializers.CharField()
-    audit_public_key = serializers.CharField()
+    org = serializers.CharField(source="device.org.public_id")
+    org_slug = serializers.CharField(source="device.org.slug")
+    audit_public_key = serializers.SerializerMethodField()
+
+    def get_audit_public_key(self, enrolled: services.Enrolled) -> str:
+        """The key that verifies the org's audit checkpoints (base64)."""
+        return signing.public_key_b64()
 
 
 DEVICE_STATUSES = [("active", "active"), ("frozen", "frozen"), ("revoked", "revoked")]
 
 
 class DeviceOutput(serializers.Serializer):
-    device_id = serializers.CharField()
+    device_id = serializers.CharField(source="public_id")
     name = serializers.CharField()
-    org = serializers.CharField()
-    org_slug = serializers.CharField()
+    org = serializers.CharField(source="org.public_id")
+    org_slug = serializers.CharField(source="org.slug")
     status = serializers.ChoiceField(DEVICE_STATUSES)
 
 
@@ -81,16 +87,7 @@ class EnrollApi(APIView):
         data = EnrollInput(data=request.data)
         data.is_valid(raise_exception=True)
         enrolled = services.enroll(**data.validated_data)
-        device = enrolled.device
-        body = {
-            "device_id": device.public_id,
-            "device_token": enrolled.device_token,
-            "decision_key": enrolled.decision_key,
-            "org": device.org.public_id,
-            "org_slug": device.org.slug,
-            "audit_public_key": signing.public_key_b64(),
-        }
-        return Response(body, status=status.HTTP_201_CREATED)
+        return Response(EnrollOutput(enrolled).data, status=status.HTTP_201_CREATED)
 
 
 class DeviceApi(APIView):
@@ -103,16 +100,7 @@ class DeviceApi(APIView):
         summary="The calling device", responses={200: DeviceOutput, **DEVICE_AUTH_ERRORS}
     )
     def get(self, request: Request) -> Response:
-        device = request.auth
-        return Response(
-            {
-                "device_id": device.public_id,
-                "name": device.name,
-                "org": device.org.public_id,
-                "org_slug": device.org.slug,
-                "status": device.status,
-            }
-        )
+        return Response(DeviceOutput(request.auth).data)
 
 
 class CheckpointApi(APIView):
@@ -126,7 +114,7 @@ class CheckpointApi(APIView):
         responses={200: CheckpointOutput, **DEVICE_AUTH_ERRORS, **errors(_404="no_checkpoint")},
     )
     def get(self, request: Request) -> Response:
-        latest = Checkpoint.objects.for_org(request.auth.org).order_by("-seq").first()
+        latest = audit_selectors.latest_checkpoint(request.auth.org)
         if latest is None:
             raise exceptions.NotFound("No checkpoint yet.", code="no_checkpoint")
-        return Response(latest.as_note())
+        return Response(CheckpointOutput(latest.as_note()).data)

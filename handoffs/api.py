@@ -6,8 +6,8 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
+    PolymorphicProxySerializer,
     extend_schema,
-    inline_serializer,
 )
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
@@ -17,16 +17,18 @@ from rest_framework.views import APIView
 from devices.api import DEVICE_AUTH_ERRORS
 from devices.authentication import DeviceTokenAuthentication, IsDevice
 from devices.models import Device
-from handoffs import services, taxonomy
+from handoffs import selectors, services
 from handoffs.models import Handoff, Status
 from handoffs.serializers import (
     DecisionInput,
     HandoffInput,
+    HandoffListOutput,
     HandoffOutput,
     MemberHandoffOutput,
     TaxonomyOutput,
-    handoff_body,
-    member_handoff_body,
+    render_handoff,
+    render_member_handoff,
+    render_taxonomy,
 )
 from ony.api.authentication import PersonalTokenAuthentication, VerifiedSessionAuthentication
 from ony.api.parsers import BoundedJSONParser
@@ -34,7 +36,6 @@ from ony.api.schema import errors
 from ony.models import Organization, User
 from ony.refusal import Refusal
 
-PAGE_SIZE = 100
 MEMBER_ERRORS = errors(_401="not_authenticated, invalid_api_token", _403="permission_denied")
 
 
@@ -64,25 +65,7 @@ class TaxonomyApi(APIView):
             org = request.auth.org
         elif slug := request.query_params.get("org"):
             org = get_object_or_404(Organization.objects.for_user(request.user), slug=slug)
-        overrides = org.risk_overrides if org else {}
-        actions = [
-            {
-                "action": action.name,
-                "category": action.category,
-                "risk": taxonomy.effective_risk(action.name, overrides).label,
-                "base_risk": action.risk.label,
-                "description": action.description,
-            }
-            for action in taxonomy.ACTIONS.values()
-        ]
-        return Response(
-            {
-                "version": taxonomy.VERSION,
-                "org": org.public_id if org else None,
-                "unknown_action_risk": taxonomy.UNKNOWN_ACTION_RISK.label,
-                "actions": actions,
-            }
-        )
+        return Response(render_taxonomy(selectors.taxonomy_for(org)))
 
 
 class IsMember(BasePermission):
@@ -118,8 +101,8 @@ class HandoffView(APIView):
 
     def body(self, request: Request, handoff: Handoff) -> dict:
         if isinstance(request.auth, Device):
-            return handoff_body(handoff)
-        return member_handoff_body(handoff)
+            return render_handoff(handoff)
+        return render_member_handoff(handoff)
 
 
 class HandoffsApi(HandoffView):
@@ -147,7 +130,7 @@ class HandoffsApi(HandoffView):
         data = HandoffInput(data=request.data)
         data.is_valid(raise_exception=True)
         handoff, created = services.create(request.auth, **data.validated_data)
-        return Response(handoff_body(handoff), status=201 if created else 200)
+        return Response(render_handoff(handoff), status=201 if created else 200)
 
     @extend_schema(
         operation_id="handoffs_list",
@@ -157,22 +140,18 @@ class HandoffsApi(HandoffView):
             OpenApiParameter("org", str, description="An organization's slug."),
         ],
         responses={
-            200: inline_serializer("HandoffList", {"results": MemberHandoffOutput(many=True)}),
+            200: HandoffListOutput,
             **MEMBER_ERRORS,
             **errors(_400="invalid_status"),
         },
     )
     def get(self, request: Request) -> Response:
-        handoffs = Handoff.objects.for_user(request.user).select_related(
-            "org", "device", "decided_by"
+        handoffs = selectors.member_handoffs(
+            request.user,
+            status=request.query_params.get("status", ""),
+            org_slug=request.query_params.get("org", ""),
         )
-        if status := request.query_params.get("status"):
-            if status not in Status.values:
-                raise Refusal("invalid_status", f"status is one of {', '.join(Status.values)}.")
-            handoffs = handoffs.filter(status=status)
-        if org := request.query_params.get("org"):
-            handoffs = handoffs.filter(org__slug=org)
-        return Response({"results": [member_handoff_body(h) for h in handoffs[:PAGE_SIZE]]})
+        return Response(HandoffListOutput({"results": handoffs}).data)
 
 
 class HandoffDetailApi(HandoffView):
@@ -185,7 +164,12 @@ class HandoffDetailApi(HandoffView):
         summary="A handoff (the device's own, or a member's org's)",
         responses={
             200: OpenApiResponse(
-                HandoffOutput, description="A device gets this; a member MemberHandoffOutput."
+                PolymorphicProxySerializer(
+                    component_name="HandoffForCaller",
+                    serializers=[HandoffOutput, MemberHandoffOutput],
+                    resource_type_field_name=None,
+                ),
+                description="A device gets HandoffOutput; a member MemberHandoffOutput.",
             ),
             **DEVICE_AUTH_ERRORS,
             **errors(_404="not_found"),
@@ -220,7 +204,7 @@ class HandoffVerdictApi(HandoffView):
             raise Refusal("invalid_wait", "wait is a whole number of seconds, 0 to 30.")
         handoff = services.wait_for_verdict(request.auth, request_id, int(raw))
         pending = handoff.status == Status.PENDING
-        return Response(handoff_body(handoff), status=202 if pending else 200)
+        return Response(render_handoff(handoff), status=202 if pending else 200)
 
 
 class HandoffCancelApi(HandoffView):
@@ -239,7 +223,7 @@ class HandoffCancelApi(HandoffView):
     )
     def post(self, request: Request, request_id: str) -> Response:
         handoff = services.cancel(request.auth, self.handoff(request, request_id))
-        return Response(handoff_body(handoff))
+        return Response(render_handoff(handoff))
 
 
 class HandoffDecisionApi(HandoffView):
@@ -266,4 +250,4 @@ class HandoffDecisionApi(HandoffView):
         data.is_valid(raise_exception=True)
         handoff = self.handoff(request, request_id)
         handoff = services.decide_as_member(request.user, handoff, **data.validated_data)
-        return Response(member_handoff_body(handoff))
+        return Response(render_member_handoff(handoff))

@@ -57,3 +57,8 @@ class Handoff(OrgOwned):
 
     def __str__(self) -> str:
         return f"{self.public_id} {self.action} on {self.target}"
+
+    @property
+    def has_payload(self) -> bool:
+        """Whether the agent attached a payload (its SHA-256 stays after retention scrubs it)."""
+        return bool(self.payload_sha256)

@@ -1,4 +1,4 @@
-"""Input and output shapes of the agent's handoff API."""
+"""Input and output shapes of the handoff API (agents and members)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ import unicodedata
 from typing import Any
 
 from django.core.validators import RegexValidator
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail, ValidationError
 
-from handoffs.models import Handoff, Status
+from handoffs.models import Status
 from handoffs.taxonomy import ACTION_NAME
-from ony.connector.verdict import format_time
+from ony.api.output import BlankAsNullField, UtcTimeField, renderer
 from ony.phone import contains_phone_number
 
 
@@ -80,44 +81,13 @@ class HandoffInput(StrictSerializer):
     )
 
 
-def handoff_body(handoff: Handoff) -> dict[str, Any]:
-    """A handoff as the agent sees it; ``verdict`` is null while pending."""
-    return {
-        "request_id": handoff.public_id,
-        "status": handoff.status,
-        "risk": handoff.risk,
-        "action": handoff.action,
-        "target": handoff.target,
-        "expires_at": format_time(handoff.deadline),
-        "verdict": handoff.verdict,
-    }
-
-
 class DecisionInput(StrictSerializer):
     decision = serializers.ChoiceField(["approve", "deny"])
     otp = serializers.RegexField(r"^\d{6}$", required=False, allow_blank=True)
 
 
-def member_handoff_body(handoff: Handoff) -> dict[str, Any]:
-    """A handoff as a member sees it: the agent's view plus who asked and why (no payload)."""
-    return {
-        **handoff_body(handoff),
-        "org": handoff.org.slug,
-        "title": handoff.title,
-        "summary": handoff.summary,
-        "options": handoff.options,
-        "device": {"id": handoff.device.public_id, "name": handoff.device.name},
-        "agent_session_id": handoff.agent_session_id,
-        "risk_hint": handoff.risk_hint or None,
-        "hint_mismatch": handoff.hint_mismatch,
-        "has_payload": bool(handoff.payload_sha256),
-        "decided_via": handoff.decided_via or None,
-        "decided_by": handoff.decided_by.public_id if handoff.decided_by else None,
-        "created_at": format_time(handoff.created_at),
-    }
-
-
-# Output shapes, for the OpenAPI schema (the views build the same dicts).
+# Output shapes: the API renders its bodies through these, and the OpenAPI
+# schema is generated from them.
 
 
 class VerdictOutput(serializers.Serializer):
@@ -138,34 +108,63 @@ class VerdictOutput(serializers.Serializer):
     signature = serializers.CharField(help_text='"hmac-sha256:" + 64 hex digits')
 
 
+@extend_schema_field(VerdictOutput(allow_null=True))
+class SignedVerdictField(serializers.Field):
+    """The stored verdict exactly as it was signed (null while pending).
+
+    Passed through untouched: re-rendering it field by field could change
+    what the signature covers.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(read_only=True, allow_null=True, **kwargs)
+
+    def to_representation(self, value: dict[str, Any]) -> dict[str, Any]:
+        return value
+
+
 class HandoffOutput(serializers.Serializer):
-    request_id = serializers.CharField()
+    """A handoff as the agent sees it; ``verdict`` is null while pending."""
+
+    request_id = serializers.CharField(source="public_id")
     status = serializers.ChoiceField(Status.choices)
     risk = serializers.CharField()
     action = serializers.CharField()
     target = serializers.CharField()
-    expires_at = serializers.CharField()
-    verdict = VerdictOutput(allow_null=True)
+    expires_at = UtcTimeField(source="deadline")
+    verdict = SignedVerdictField()
 
 
 class DeviceRef(serializers.Serializer):
-    id = serializers.CharField()
+    id = serializers.CharField(source="public_id")
     name = serializers.CharField()
 
 
 class MemberHandoffOutput(HandoffOutput):
-    org = serializers.CharField()
+    """A handoff as a member sees it: the agent's view plus who asked and why (no payload)."""
+
+    org = serializers.CharField(source="org.slug")
     title = serializers.CharField()
     summary = serializers.CharField()
     options = serializers.ListField(child=serializers.CharField())
     device = DeviceRef()
     agent_session_id = serializers.CharField()
-    risk_hint = serializers.CharField(allow_null=True)
+    risk_hint = BlankAsNullField()
     hint_mismatch = serializers.BooleanField()
     has_payload = serializers.BooleanField()
-    decided_via = serializers.CharField(allow_null=True)
-    decided_by = serializers.CharField(allow_null=True)
-    created_at = serializers.CharField()
+    decided_via = BlankAsNullField()
+    decided_by = serializers.CharField(source="decided_by.public_id", allow_null=True)
+    created_at = UtcTimeField()
+
+
+class HandoffListOutput(serializers.Serializer):
+    results = MemberHandoffOutput(many=True)
+
+
+#: ``render_handoff(handoff)``: the agent's view, as a dict.
+render_handoff = renderer(HandoffOutput)
+#: ``render_member_handoff(handoff)``: a member's view, as a dict.
+render_member_handoff = renderer(MemberHandoffOutput)
 
 
 class ActionOutput(serializers.Serializer):
@@ -181,3 +180,7 @@ class TaxonomyOutput(serializers.Serializer):
     org = serializers.CharField(allow_null=True)
     unknown_action_risk = serializers.CharField()
     actions = ActionOutput(many=True)
+
+
+#: ``render_taxonomy(selectors.taxonomy_for(org))``: the taxonomy answer, as a dict.
+render_taxonomy = renderer(TaxonomyOutput)

@@ -21,12 +21,13 @@ from audit.models import AuditEntry
 from devices import services as devices
 from devices import verdicts
 from devices.models import Device
-from handoffs import metrics, wakeup
+from handoffs import metrics, selectors, signals, wakeup
 from handoffs.models import Handoff, Status
 from handoffs.taxonomy import Risk, effective_risk
 from ony.connector.verdict import DECIDED_VIA, format_time
 from ony.models import Membership, TOTPDevice
 from ony.models.org import PHONE_ROUTES, Route
+from ony.queue import enqueue
 from ony.refusal import Refusal
 from ony.roles import DECIDE
 
@@ -82,9 +83,9 @@ def create(device: Device, **fields: Any) -> tuple[Handoff, bool]:
             else:
                 handoff.save(force_insert=True)
                 audit.append(org, *created)
-                _schedule_expiry(handoff)
+                enqueue("handoffs.expire_handoff", handoff.pk, eta=handoff.deadline)
                 if route in PHONE_ROUTES:
-                    _start_calling(handoff)
+                    signals.routed_to_people.send(sender=Handoff, handoff=handoff)
     except IntegrityError:
         # This device already used this nonce (a retry, or a race): that handoff
         # stands. Inserting and falling back here spares every create a lookup;
@@ -229,8 +230,7 @@ def decide(
     )
     request_id = current.public_id
     transaction.on_commit(lambda: wakeup.publish(request_id))
-    if via not in ("policy", "ivr") and current.org.route(current.risk) in PHONE_ROUTES:
-        _end_calls(current)  # a call may still ring about it
+    signals.decided.send(sender=Handoff, handoff=current)
     metrics.handoff_decided(current.risk, decision, via, current.created_at, now)
     return current
 
@@ -252,16 +252,8 @@ def cancel(device: Device, handoff: Handoff) -> Handoff:
 
 
 def for_device(device: Device, request_id: str) -> Handoff:
-    """The device's own handoff ``request_id``, expired if due; 404 for anything else."""
-    handoff = (
-        Handoff.objects.for_org(device.org_id)
-        .filter(device=device, public_id=request_id)
-        .select_related("org", "device")
-        .first()
-    )
-    if handoff is None:
-        raise HandoffError("not_found", "No such handoff.", 404)
-    return expire_if_due(handoff)
+    """The device's own handoff ``request_id``, expired if due; ``not_found`` for anything else."""
+    return expire_if_due(selectors.device_handoff(device, request_id))
 
 
 #: The longest a verdict long-poll may wait.
@@ -295,15 +287,7 @@ def _release_connection() -> None:
 
 def for_member(user: Any, request_id: str) -> Handoff:
     """Handoff ``request_id`` of one of ``user``'s organizations, expired if due; else 404."""
-    handoff = (
-        Handoff.objects.for_user(user)
-        .filter(public_id=request_id)
-        .select_related("org", "device", "decided_by")
-        .first()
-    )
-    if handoff is None:
-        raise HandoffError("not_found", "No such handoff.", 404)
-    return expire_if_due(handoff)
+    return expire_if_due(selectors.member_handoff(user, request_id))
 
 
 def needs_otp(handoff: Handoff) -> bool:
@@ -341,26 +325,6 @@ def _check_otp(membership: Membership, handoff: Handoff, otp: str) -> None:
         with transaction.atomic():  # recorded even though the approval is refused
             audit.append(handoff.org, Event.OTP_FAILED, membership.public_id, handoff.public_id)
         raise HandoffError("invalid_otp", "That TOTP code is not valid.", 403)
-
-
-def _start_calling(handoff: Handoff) -> None:
-    from telephony import services as telephony  # telephony builds on this module
-
-    telephony.start_calling(handoff)
-
-
-def _end_calls(handoff: Handoff) -> None:
-    from telephony import services as telephony
-
-    telephony.after_decision(handoff)
-
-
-def _schedule_expiry(handoff: Handoff) -> None:
-    """Enqueue the handoff's expiry for its deadline, once the handoff is committed."""
-    from handoffs.tasks import expire_handoff  # tasks import this module
-
-    handoff_id, deadline = handoff.pk, handoff.deadline
-    transaction.on_commit(lambda: expire_handoff.apply_async((handoff_id,), eta=deadline))
 
 
 def expire_by_id(handoff_id: int) -> str:

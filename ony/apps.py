@@ -14,6 +14,10 @@ class OnyConfig(AppConfig):
         from ony import celery, checks  # noqa: F401
         from ony.api import schema  # noqa: F401  (OpenAPI authentication extensions)
 
+        # Every installed app's tasks module, now rather than when a worker
+        # starts: services enqueue tasks by their registered name (ony.queue).
+        celery.app.autodiscover_tasks(force=True)
+
 
 class OnyAdminConfig(admin_apps.AdminConfig):
     """django.contrib.admin, with Ony's OTP-protected, organization-scoped site."""

@@ -1,7 +1,10 @@
 """The Celery app: ``celery -A ony worker`` and ``celery -A ony beat``.
 
 Configured from Django settings prefixed ``CELERY_``. Without ``REDIS_URL``
-tasks run in-process as they are enqueued (the embedded mode).
+tasks run in-process as they are enqueued (the embedded mode). Every app's
+``tasks`` module is imported once Django is ready (``OnyConfig.ready``), in
+the web process as in the worker, so services can enqueue tasks by name
+(``ony.queue``).
 """
 
 import os
@@ -12,4 +15,3 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ony.settings")
 
 app = Celery("ony")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks()

@@ -17,6 +17,7 @@ from django.db import connection
 from django.db.models import Model
 
 from ony import keys
+from ony.models import Organization, OrgScopedQuerySet
 
 
 def _dev_keys_in_use() -> list[str]:
@@ -109,8 +110,6 @@ def check_deployment(app_configs: Any = None, **kwargs: Any) -> list:
 
 def unscoped_org_models(models: Iterable[type[Model]]) -> list[type[Model]]:
     """The models that point at Organization but are not scoped by construction."""
-    from ony.models import Organization, OrgScopedQuerySet
-
     found = []
     for model in models:
         points_at_org = any(

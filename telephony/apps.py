@@ -5,4 +5,5 @@ class TelephonyConfig(AppConfig):
     name = "telephony"
 
     def ready(self) -> None:
-        from telephony import checks  # noqa: F401 (registers the system check)
+        # Registering: the system check, and the receivers of handoffs' signals.
+        from telephony import checks, receivers  # noqa: F401

@@ -92,7 +92,7 @@ def twilio_client(provider: Provider | None = None) -> Client:
     return client
 
 
-def place_call(to: str, *, url: str, status_callback: str, ring_seconds: int) -> str:
+def create_call(to: str, *, url: str, status_callback: str, ring_seconds: int) -> str:
     """Ring ``to``; the provider fetches ``url`` for cXML once answered. Returns the call sid.
 
     Only the final status is posted to ``status_callback`` (completed, busy,

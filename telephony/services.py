@@ -25,6 +25,7 @@ from handoffs import services as handoffs
 from handoffs.models import Handoff, Status
 from ony import services as org_services
 from ony.models import Membership
+from ony.queue import enqueue
 from ony.refusal import Refusal
 from telephony import client, metrics, voice
 from telephony.conf import provider
@@ -42,23 +43,17 @@ class TelephonyError(Refusal):
 
 def start_calling(handoff: Handoff) -> None:
     """Phone the on-call approvers about ``handoff`` once it is committed."""
-    from telephony.tasks import call_next  # tasks import this module
-
     if provider() is None:
         logger.warning("handoff %s routes to the phone but no provider is set", handoff.public_id)
         return
-    handoff_id = handoff.pk
-    transaction.on_commit(lambda: call_next.delay(handoff_id))
+    enqueue("telephony.call_next", handoff.pk)
 
 
 def after_decision(handoff: Handoff) -> None:
     """Hang up the calls still ringing about ``handoff`` once its decision is committed."""
-    from telephony.tasks import end_calls
-
     if provider() is None:
         return
-    handoff_id = handoff.pk
-    transaction.on_commit(lambda: end_calls.delay(handoff_id))
+    enqueue("telephony.end_calls", handoff.pk)
 
 
 def approvers(org_id: int) -> list[Membership]:
@@ -87,8 +82,6 @@ def call_next(handoff_id: int) -> CallAttempt | None:
     Nobody is due when the handoff is decided or past its deadline, a call
     about it is still open, or the org has no callable approver.
     """
-    from telephony.tasks import place_call
-
     with transaction.atomic():
         handoff = (
             Handoff.objects.select_for_update(of=("self",))
@@ -124,12 +117,11 @@ def call_next(handoff_id: int) -> CallAttempt | None:
             {"member": member.public_id, "round": slot.round, "position": slot.position},
         )
         pause = settings.ONY_CALL_ROUND_PAUSE if slot.round and not slot.position else 0
-        attempt_id = attempt.pk
-        transaction.on_commit(lambda: place_call.apply_async((attempt_id,), countdown=pause))
+        enqueue("telephony.ring", attempt.pk, countdown=pause)
     return attempt
 
 
-def place(attempt_id: int) -> str:
+def ring(attempt_id: int) -> str:
     """Ask the provider to ring the attempt's member; the outcome of asking, as a word.
 
     A temporary provider failure enqueues the next try after the configured
@@ -149,7 +141,7 @@ def place(attempt_id: int) -> str:
         finish(attempt, CallStatus.CANCELED, Outcome.TOO_LATE)
         return "too late"
     try:
-        sid = client.place_call(
+        sid = client.create_call(
             member.phone,
             url=voice.webhook_url("answer", attempt),
             status_callback=voice.webhook_url("status", attempt),
@@ -163,7 +155,7 @@ def place(attempt_id: int) -> str:
         finish(attempt, CallStatus.ERROR, Outcome.INVALID_NUMBER)
         return "invalid number"
     except client.CannotCall:
-        text(attempt)
+        text_dashboard_link(attempt)
         finish(attempt, CallStatus.ERROR, Outcome.TEXTED)
         return "texted"
     except client.ProviderError as exc:
@@ -182,10 +174,8 @@ def _retry_or_give_up(attempt: CallAttempt, exc: Exception) -> str:
     CallAttempt.objects.filter(pk=attempt.pk).update(provider_tries=tries)
     delays = settings.ONY_CALL_RETRY_DELAYS
     if tries <= len(delays):
-        from telephony.tasks import place_call
-
         logger.warning("placing call %s failed (%s); retry %d", attempt.pk, exc, tries)
-        place_call.apply_async((attempt.pk,), countdown=delays[tries - 1])
+        enqueue("telephony.ring", attempt.pk, countdown=delays[tries - 1])
         return "retrying"
     logger.error("placing call %s failed %d times; next approver", attempt.pk, tries)
     finish(attempt, CallStatus.ERROR, Outcome.PROVIDER_ERROR)
@@ -200,7 +190,7 @@ def dashboard_link(handoff: Handoff) -> str:
     return settings.ONY_PUBLIC_URL + path
 
 
-def text(attempt: CallAttempt) -> None:
+def text_dashboard_link(attempt: CallAttempt) -> None:
     """Text the member a dashboard link (best effort: escalation goes on either way)."""
     handoff = attempt.handoff
     body = (
@@ -235,10 +225,7 @@ def finish(attempt: CallAttempt, status: str, outcome: str = "") -> CallAttempt:
     )
     metrics.call_ended(status, current.outcome)
     if current.outcome not in DECIDED_OUTCOMES:
-        from telephony.tasks import call_next
-
-        handoff_id = current.handoff_id
-        transaction.on_commit(lambda: call_next.delay(handoff_id))
+        enqueue("telephony.call_next", current.handoff_id)
     return current
 
 

@@ -12,10 +12,10 @@ def call_next(handoff_id: int) -> int | None:
     return attempt.pk if attempt else None
 
 
-@shared_task(name="telephony.place_call")
-def place_call(attempt_id: int) -> str:
+@shared_task(name="telephony.ring")
+def ring(attempt_id: int) -> str:
     """Ask the provider to ring; temporary failures try again after the configured delays."""
-    return services.place(attempt_id)
+    return services.ring(attempt_id)
 
 
 @shared_task(name="telephony.end_calls")

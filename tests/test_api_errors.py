@@ -8,6 +8,7 @@ from django.test import SimpleTestCase
 from rest_framework import exceptions
 
 from ony.api.errors import exception_handler
+from ony.refusal import Refusal
 
 
 def handle(exc: Exception) -> tuple[int, dict]:
@@ -52,7 +53,6 @@ class ErrorFormatTests(SimpleTestCase):
         self.assertIsNone(exception_handler(RuntimeError("boom"), {}))
 
     def test_it_answers_a_service_refusal_with_its_code_and_status(self):
-        from ony.refusal import Refusal
 
         self.assertEqual(
             handle(Refusal("already_decided", "This handoff is already approved.", 409)),

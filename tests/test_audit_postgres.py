@@ -11,6 +11,7 @@ from django.test import TestCase, TransactionTestCase
 from audit import services as audit
 from audit.events import SYSTEM, Event
 from audit.models import AuditEntry, Checkpoint
+from audit.services import _insert
 from audit.verification import verify_org
 from ony import services
 from ony.models import Organization
@@ -132,7 +133,6 @@ class ConcurrentAppendTests(TransactionTestCase):
 @needs_postgres
 class ErrorTranslationTests(TestCase):
     def test_it_raises_djangos_integrity_error_for_a_duplicate_seq(self):
-        from audit.services import _insert
 
         org = services.create_organization(name="Dup", slug="dup", actor=SYSTEM)
         entry = AuditEntry.objects.for_org(org).get()

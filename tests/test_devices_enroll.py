@@ -16,6 +16,7 @@ from audit.models import AuditEntry
 from audit.signing import public_key_b64
 from devices import services
 from devices.models import Device, EnrollmentToken
+from ony.ids import device_id
 from tests.base import OnyTestCase
 
 
@@ -137,6 +138,5 @@ class EnrollTests(OnyTestCase):
 
 
 def test_device_ids_look_like_the_design_says():
-    from ony.ids import device_id
 
     assert re.fullmatch(r"dev_[0-9a-f]{12}", device_id())

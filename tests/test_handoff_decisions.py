@@ -10,9 +10,10 @@ from django.test import Client
 from audit.models import AuditEntry
 from handoffs.models import Handoff
 from ony import api_tokens
+from ony import services as org_services
 from ony.connector.verdict import Expected, is_approval
 from ony.models import TOTPDevice
-from tests.base import OnyTestCase, current_code, enroll_device, make_handoff
+from tests.base import OnyTestCase, bearer, current_code, enroll_device, make_handoff
 
 
 class DecisionTests(OnyTestCase):
@@ -82,7 +83,6 @@ class DecisionTests(OnyTestCase):
         self.assertEqual(self.decide(self.handoff, {"decision": "deny"}).json()["status"], "denied")
 
     def test_an_org_routing_high_to_phone_plus_totp_needs_a_code(self):
-        from ony import services as org_services
 
         org_services.update_organization(self.acme, actor="system", policy_high="phone_totp")
         r = self.decide(self.create("db.migrate", "high-nonce-2"), {"decision": "approve"})
@@ -150,7 +150,6 @@ class DecisionTests(OnyTestCase):
         self.assertEqual((r.status_code, r.json()["code"]), (400, "invalid_status"))
 
     def test_devices_cannot_decide_or_list(self):
-        from tests.base import bearer
 
         r = Client().post(
             f"/api/v1/handoffs/{self.high.public_id}/decision",

@@ -174,19 +174,19 @@ class StandaloneSimulatorTests(SimpleTestCase):
             ONY_TELEPHONY_SIMULATOR=True,
             ONY_TELEPHONY_API_URL=f"http://127.0.0.1:{port}",
         ):
-            sid = client.place_call(
+            sid = client.create_call(
                 "+14155550101",
                 url="http://127.0.0.1:1/answer",
                 status_callback="http://127.0.0.1:1/status",
                 ring_seconds=20,
             )
             with self.assertRaises(client.InvalidNumber):
-                client.place_call(
+                client.create_call(
                     "+15005550001", url="http://x/", status_callback="", ring_seconds=5
                 )
             own.fail_next(503)
             with self.assertRaises(client.TemporaryError):
-                client.place_call(
+                client.create_call(
                     "+14155550101", url="http://x/", status_callback="", ring_seconds=5
                 )
         self.assertEqual(own.calls[sid].status, "ringing")

@@ -11,6 +11,7 @@ from ony import services as org_services
 from ony.models import TOTPDevice
 from ony.roles import Role
 from telephony.simulator import simulator
+from telephony.simulator.core import Call
 from tests.base import OnyTestCase, current_code, enroll_device, make_person
 from tests.browser import page  # noqa: F401  (fixture)
 from tests.celery_worker import running_worker
@@ -23,7 +24,6 @@ SIMULATOR = {"ONY_TELEPHONY_SIMULATOR": True, "SIGNALWIRE_PROJECT": ""}
 
 def ring(to: str) -> str:
     """A call ringing at ``to``, placed straight on the simulator."""
-    from telephony.simulator.core import Call
 
     call = Call(
         sid=f"CA{len(simulator.calls):032d}",

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.test import SimpleTestCase
 
+from devices import verdicts as server_verdict
 from ony.canonical import canonical
 from ony.connector import verdict as connector_verdict
 from ony.connector.verdict import Expected, VerdictRejected, authenticate, is_approval, sign
@@ -28,7 +29,6 @@ NOW = datetime(2026, 6, 30, 14, 23, 0, tzinfo=UTC)
 
 def modules():
     """The server signs through devices.verdicts, the connector verifies through ony.connector."""
-    from devices import verdicts as server_verdict
 
     return {"server": server_verdict, "connector": connector_verdict}
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ony import selectors
 from ony.api.schema import errors
-from ony.models import Membership, Organization
+from ony.models import Organization
 from ony.models.tenancy import roles_by_org
 
 
@@ -34,20 +34,28 @@ class MemberOutput(serializers.Serializer):
     oncall_order = serializers.IntegerField(allow_null=True)
 
 
+class OrganizationListOutput(serializers.Serializer):
+    results = OrganizationOutput(many=True)
+
+
+class MemberListOutput(serializers.Serializer):
+    results = MemberOutput(many=True)
+
+
 class OrganizationListApi(APIView):
     """``GET /api/v1/orgs``: the organizations the caller belongs to, with their role."""
 
     @extend_schema(
         summary="My organizations",
         responses={
-            200: inline_serializer("OrganizationList", {"results": OrganizationOutput(many=True)}),
+            200: OrganizationListOutput,
             **errors(_403="not_authenticated"),
         },
     )
     def get(self, request: Request) -> Response:
-        orgs = Organization.objects.for_user(request.user)
+        orgs = selectors.organizations_of(request.user)
         context = {"roles": roles_by_org(request.user)}
-        return Response({"results": OrganizationOutput(orgs, many=True, context=context).data})
+        return Response(OrganizationListOutput({"results": orgs}, context=context).data)
 
 
 class MemberListApi(APIView):
@@ -56,16 +64,10 @@ class MemberListApi(APIView):
     @extend_schema(
         summary="An organization's members (phones masked)",
         responses={
-            200: inline_serializer("MemberList", {"results": MemberOutput(many=True)}),
+            200: MemberListOutput,
             **errors(_403="not_authenticated", _404="not_found"),
         },
     )
     def get(self, request: Request, slug: str) -> Response:
-        org = get_object_or_404(Organization.objects.for_user(request.user), slug=slug)
-        members = (
-            Membership.objects.for_user(request.user)
-            .for_org(org)
-            .select_related("user")
-            .order_by("oncall_order", "user__email")
-        )
-        return Response({"results": MemberOutput(members, many=True).data})
+        members = selectors.members_of(request.user, slug)
+        return Response(MemberListOutput({"results": members}).data)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Self
 
 from django.core.exceptions import ValidationError
@@ -11,7 +11,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from ony import ids
-from ony.models.tenancy import OrgOwned, OrgScopedQuerySet
+from ony.models.tenancy import OrgOwned, OrgScopedQuerySet, org_ids_for
 from ony.phone import mask_phone, validate_e164
 from ony.roles import DECIDE, READ, Role
 
@@ -49,11 +49,27 @@ class Route(models.TextChoices):
 PHONE_ROUTES = frozenset({Route.PHONE, Route.PHONE_TOTP})
 
 
-def validate_risk_overrides(value: object) -> None:
-    """``{action: risk}``, each raising (never lowering) the taxonomy's risk."""
-    from handoffs.taxonomy import validate_overrides  # the taxonomy lives with handoffs
+#: The checks an org's ``risk_overrides`` must pass. The action taxonomy lives
+#: in the handoffs app, which builds on this one and registers its check from
+#: its ``AppConfig.ready()`` (``register_risk_override_check``).
+RISK_OVERRIDE_CHECKS: list[Callable[[object], None]] = []
 
-    validate_overrides(value)
+
+def register_risk_override_check(check: Callable[[object], None]) -> None:
+    """Add ``check`` (raises ``ValidationError``) to what ``validate_risk_overrides`` runs."""
+    if check not in RISK_OVERRIDE_CHECKS:
+        RISK_OVERRIDE_CHECKS.append(check)
+
+
+def validate_risk_overrides(value: object) -> None:
+    """``{action: risk}``, each raising (never lowering) the taxonomy's risk.
+
+    With no taxonomy registered nothing can be checked, so nothing is accepted.
+    """
+    if not RISK_OVERRIDE_CHECKS:
+        raise ValidationError("No action taxonomy is installed.", code="no_taxonomy")
+    for check in RISK_OVERRIDE_CHECKS:
+        check(value)
 
 
 def _route_field(default: Route, risk: str) -> models.CharField:
@@ -68,8 +84,6 @@ def _route_field(default: Route, risk: str) -> models.CharField:
 class OrganizationQuerySet(models.QuerySet):
     def for_user(self, user: Any, roles: Iterable[str] = READ) -> Self:
         """Organizations where ``user`` holds one of ``roles`` (all, for a superuser)."""
-        from ony.models.tenancy import org_ids_for
-
         if not getattr(user, "is_authenticated", False) or not user.is_active:
             return self.none()
         if user.is_superuser:

@@ -30,9 +30,7 @@ def roles_by_org(user: Any) -> dict[int, str]:
         return {}
     cached = getattr(user, "_ony_roles", None)
     if cached is None:
-        from ony.models.org import Membership
-
-        cached = dict(Membership.objects.filter(user=user).values_list("org_id", "role"))
+        cached = dict(user.memberships.values_list("org_id", "role"))
         user._ony_roles = cached
     return cached
 

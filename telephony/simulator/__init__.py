@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from telephony.conf import simulator_provider
 from telephony.simulator.core import Credentials, Simulator, SimulatorError
 
 __all__ = ["Credentials", "Simulator", "SimulatorError", "credentials", "simulator"]
@@ -9,8 +10,6 @@ __all__ = ["Credentials", "Simulator", "SimulatorError", "credentials", "simulat
 
 def credentials() -> Credentials:
     """The simulator's project, token and signing key, as Ony's settings derive them."""
-    from telephony.conf import simulator_provider
-
     provider = simulator_provider()
     return Credentials(provider.project, provider.token, provider.signing_key)
 

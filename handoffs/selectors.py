@@ -1,0 +1,103 @@
+"""Reads of handoffs and the taxonomy, for the API and the dashboard.
+
+Selectors fetch and never change anything; the one write a read may cause,
+expiring a pending handoff past its deadline, is ``services.expire_if_due``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import QuerySet
+
+from devices.models import Device
+from handoffs import taxonomy
+from handoffs.models import Handoff, Status
+from ony.models import Organization
+from ony.refusal import Refusal
+
+#: The most handoffs one list answer holds.
+PAGE_SIZE = 100
+
+
+class HandoffNotFound(Refusal):
+    def __init__(self) -> None:
+        super().__init__("not_found", "No such handoff.", 404)
+
+
+@dataclass(frozen=True)
+class ActionRisk:
+    action: str
+    category: str
+    risk: str
+    base_risk: str
+    description: str
+
+
+@dataclass(frozen=True)
+class OrgTaxonomy:
+    """The taxonomy as one organization sees it (``org`` None: the base taxonomy)."""
+
+    version: int
+    org: str | None
+    unknown_action_risk: str
+    actions: list[ActionRisk]
+
+
+def taxonomy_for(org: Organization | None) -> OrgTaxonomy:
+    """Every action with its risk for ``org`` (its overrides applied), or the base risks."""
+    overrides = org.risk_overrides if org else {}
+    return OrgTaxonomy(
+        version=taxonomy.VERSION,
+        org=org.public_id if org else None,
+        unknown_action_risk=taxonomy.UNKNOWN_ACTION_RISK.label,
+        actions=[
+            ActionRisk(
+                action=action.name,
+                category=action.category,
+                risk=taxonomy.effective_risk(action.name, overrides).label,
+                base_risk=action.risk.label,
+                description=action.description,
+            )
+            for action in taxonomy.ACTIONS.values()
+        ],
+    )
+
+
+def device_handoff(device: Device, request_id: str) -> Handoff:
+    """The device's own handoff ``request_id``; ``not_found`` for any other."""
+    handoff = (
+        Handoff.objects.for_org(device.org_id)
+        .filter(device=device, public_id=request_id)
+        .select_related("org", "device")
+        .first()
+    )
+    if handoff is None:
+        raise HandoffNotFound()
+    return handoff
+
+
+def member_handoff(user: Any, request_id: str) -> Handoff:
+    """Handoff ``request_id`` of one of ``user``'s organizations; ``not_found`` otherwise."""
+    handoff = (
+        Handoff.objects.for_user(user)
+        .filter(public_id=request_id)
+        .select_related("org", "device", "decided_by")
+        .first()
+    )
+    if handoff is None:
+        raise HandoffNotFound()
+    return handoff
+
+
+def member_handoffs(user: Any, *, status: str = "", org_slug: str = "") -> QuerySet[Handoff]:
+    """The newest ``PAGE_SIZE`` handoffs of ``user``'s organizations, optionally filtered."""
+    handoffs = Handoff.objects.for_user(user).select_related("org", "device", "decided_by")
+    if status:
+        if status not in Status.values:
+            raise Refusal("invalid_status", f"status is one of {', '.join(Status.values)}.")
+        handoffs = handoffs.filter(status=status)
+    if org_slug:
+        handoffs = handoffs.filter(org__slug=org_slug)
+    return handoffs[:PAGE_SIZE]
