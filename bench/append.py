@@ -162,7 +162,6 @@ def main() -> None:
     args = parser.parse_args()
     if args.writers % args.processes:
         sys.exit("--writers must be a multiple of --processes")
-    benchdb.ensure_database()
     benchdb.django_setup(migrate=True)
 
     from django.db import connection

@@ -43,7 +43,8 @@ BENCH_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 def django_setup(migrate: bool = False, redis: bool = False) -> None:
     """Configure Django for the benchmark database (fixed, benchmark-only keys).
 
-    With ``redis``, Redis (BENCH_REDIS_URL) is the cache, broker and pub/sub.
+    With ``migrate``, the database is created if missing and migrated. With
+    ``redis``, Redis (BENCH_REDIS_URL) is the cache, broker and pub/sub.
     """
     sys.path.insert(0, str(ROOT))
     os.environ.update(
@@ -69,6 +70,7 @@ def django_setup(migrate: bool = False, redis: bool = False) -> None:
     if migrate:
         from django.core.management import call_command
 
+        ensure_database()
         call_command("migrate", verbosity=0)
 
 

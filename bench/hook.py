@@ -54,7 +54,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=40)
     args = parser.parse_args()
-    benchdb.ensure_database()
     benchdb.django_setup(migrate=True, redis=True)
 
     from ony.connector import config as settings

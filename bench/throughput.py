@@ -97,7 +97,6 @@ def main() -> None:
         "--orgs", type=int, default=1, help="Spread the clients over this many organizations."
     )
     args = parser.parse_args()
-    benchdb.ensure_database()
     benchdb.django_setup(migrate=True, redis=True)
 
     from django.db import connection

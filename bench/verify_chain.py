@@ -134,7 +134,6 @@ def main() -> None:
         measure = measure_verify if args.child == "verify" else measure_floor
         print(json.dumps(measure(args.entries)))
         return
-    benchdb.ensure_database()
     benchdb.django_setup(migrate=True)
     began = time.perf_counter()
     fill(args.entries)

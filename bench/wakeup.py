@@ -33,23 +33,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--waiters", type=int, default=200)
     args = parser.parse_args()
-    benchdb.ensure_database()
     benchdb.django_setup(migrate=True, redis=True)
 
     from audit.events import SYSTEM
     from handoffs import services
     from ony import services as org_services
     from ony.roles import Role
+    from tests.base import make_handoff
 
     org, laptop = benchdb.fresh_org_with_device("wakeup")
     bob = org_services.add_member(org, f"bob@{org.slug}.test", actor=SYSTEM, role=Role.MEMBER)
-    handoffs = [
-        services.create(
-            laptop.device, action="deploy.production", target="prod-api", title="Deploy",
-            agent_session_id="bench", nonce=f"wakeup-{n:05d}",
-        )[0]
-        for n in range(args.waiters)
-    ]  # fmt: skip
+    handoffs = [make_handoff(laptop.device) for _ in range(args.waiters)]
 
     port = free_port()
     received: dict[str, float] = {}

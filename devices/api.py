@@ -15,6 +15,7 @@ from audit import signing
 from devices import services
 from devices.authentication import DeviceTokenAuthentication, IsDevice
 from ony.api.schema import errors
+from ony.api.validation import validated
 
 
 class EnrollInput(serializers.Serializer):
@@ -49,17 +50,22 @@ class DeviceOutput(serializers.Serializer):
 
 
 class CheckpointOutput(serializers.Serializer):
+    """A signed checkpoint note, version ``v`` 1 (docs/audit.md).
+
+    Verify it with the key of ``GET /api/v1/audit/public-key``; ``at`` is when
+    it was signed (RFC 3339, UTC).
+    """
+
     v = serializers.IntegerField()
-    org = serializers.CharField()
-    seq = serializers.IntegerField()
-    hash = serializers.CharField()
+    org = serializers.CharField(help_text="The organization's public id (org_...).")
+    seq = serializers.IntegerField(help_text="The chain's length at the checkpoint.")
+    hash = serializers.CharField(help_text="The hash of entry ``seq``, hex.")
     at = serializers.CharField()
-    signature = serializers.CharField(help_text="Ed25519, base64.")
+    signature = serializers.CharField(help_text="Ed25519 over the note without it, base64.")
 
 
-DEVICE_AUTH_ERRORS = errors(
-    _401="not_authenticated, invalid_device_token, device_revoked", _403="device_frozen"
-)
+#: What a device's bearer authentication may refuse.
+DEVICE_AUTH = {401: "not_authenticated, invalid_device_token, device_revoked", 403: "device_frozen"}
 
 
 class EnrollApi(APIView):
@@ -84,9 +90,7 @@ class EnrollApi(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        data = EnrollInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        enrolled = services.enroll(**data.validated_data)
+        enrolled = services.enroll(**validated(EnrollInput, request))
         return Response(EnrollOutput(enrolled).data, status=status.HTTP_201_CREATED)
 
 
@@ -97,7 +101,7 @@ class DeviceApi(APIView):
     permission_classes = [IsDevice]
 
     @extend_schema(
-        summary="The calling device", responses={200: DeviceOutput, **DEVICE_AUTH_ERRORS}
+        summary="The calling device", responses={200: DeviceOutput, **errors(DEVICE_AUTH)}
     )
     def get(self, request: Request) -> Response:
         return Response(DeviceOutput(request.auth).data)
@@ -111,7 +115,7 @@ class CheckpointApi(APIView):
 
     @extend_schema(
         summary="The latest signed checkpoint of the device's organization",
-        responses={200: CheckpointOutput, **DEVICE_AUTH_ERRORS, **errors(_404="no_checkpoint")},
+        responses={200: CheckpointOutput, **errors(DEVICE_AUTH, _404="no_checkpoint")},
     )
     def get(self, request: Request) -> Response:
         latest = audit_selectors.latest_checkpoint(request.auth.org)

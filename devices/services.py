@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from audit import services as audit
 from audit.events import SYSTEM, Event
-from devices import secrets, verdicts
+from devices import credentials, verdicts
 from devices.models import Device, EnrollmentToken
 from ony import tokens
 from ony.models import Membership, Organization
@@ -45,7 +45,7 @@ def create_enrollment_token(
     """A single-use enrollment token for ``org`` and its plain text (shown once, stored hashed)."""
     if not 1 <= minutes <= ENROLLMENT_MINUTES:
         raise ValueError(f"an enrollment token lives 1 to {ENROLLMENT_MINUTES} minutes")
-    token = tokens.new_token(secrets.ENROLLMENT_PREFIX)
+    token = tokens.new_token(credentials.ENROLLMENT_PREFIX)
     record = EnrollmentToken.objects.create(
         org=org,
         token_hash=tokens.token_hash(token),
@@ -82,8 +82,8 @@ def enroll(token: str, name: str) -> Enrolled:
     if record.expires_at <= now:
         raise DeviceError("enrollment_token_expired", "This enrollment token has expired.")
     device_token, decision_key = (
-        tokens.new_token(secrets.DEVICE_PREFIX),
-        secrets.new_decision_key(),
+        tokens.new_token(credentials.DEVICE_PREFIX),
+        credentials.new_decision_key(),
     )
     device = Device.objects.create(
         org=record.org,

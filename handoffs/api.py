@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from devices.api import DEVICE_AUTH_ERRORS
+from devices.api import DEVICE_AUTH
 from devices.authentication import DeviceTokenAuthentication, IsDevice
 from devices.models import Device
 from handoffs import selectors, services
@@ -32,11 +32,10 @@ from handoffs.serializers import (
 )
 from ony.api.authentication import PersonalTokenAuthentication, VerifiedSessionAuthentication
 from ony.api.parsers import BoundedJSONParser
-from ony.api.schema import errors
+from ony.api.schema import MEMBER_AUTH, errors
+from ony.api.validation import validated
 from ony.models import Organization, User
 from ony.refusal import Refusal
-
-MEMBER_ERRORS = errors(_401="not_authenticated, invalid_api_token", _403="permission_denied")
 
 
 class TaxonomyApi(APIView):
@@ -115,10 +114,12 @@ class HandoffsApi(HandoffView):
         summary="Create a handoff (device)",
         request=HandoffInput,
         responses={
-            201: HandoffOutput,
+            201: OpenApiResponse(
+                HandoffOutput, description="Created: with its verdict when the policy decides."
+            ),
             200: OpenApiResponse(HandoffOutput, description="The same nonce again."),
-            **DEVICE_AUTH_ERRORS,
             **errors(
+                DEVICE_AUTH,
                 _400="invalid (fields: required, invalid, max_length, invalid_action, not_nfc, "
                 "control_character, phone_number, unknown_field, invalid_choice), parse_error",
                 _413="request_too_large",
@@ -127,9 +128,8 @@ class HandoffsApi(HandoffView):
         },
     )
     def post(self, request: Request) -> Response:
-        data = HandoffInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        handoff, created = services.create(request.auth, **data.validated_data)
+        fields = validated(HandoffInput, request)
+        handoff, created = services.create(request.auth, **fields)
         return Response(render_handoff(handoff), status=201 if created else 200)
 
     @extend_schema(
@@ -141,8 +141,7 @@ class HandoffsApi(HandoffView):
         ],
         responses={
             200: HandoffListOutput,
-            **MEMBER_ERRORS,
-            **errors(_400="invalid_status"),
+            **errors(MEMBER_AUTH, _400="invalid_status"),
         },
     )
     def get(self, request: Request) -> Response:
@@ -171,8 +170,7 @@ class HandoffDetailApi(HandoffView):
                 ),
                 description="A device gets HandoffOutput; a member MemberHandoffOutput.",
             ),
-            **DEVICE_AUTH_ERRORS,
-            **errors(_404="not_found"),
+            **errors(DEVICE_AUTH, MEMBER_AUTH, _404="not_found"),
         },
     )
     def get(self, request: Request, request_id: str) -> Response:
@@ -194,8 +192,7 @@ class HandoffVerdictApi(HandoffView):
         responses={
             200: HandoffOutput,
             202: OpenApiResponse(HandoffOutput, description="Still pending."),
-            **DEVICE_AUTH_ERRORS,
-            **errors(_400="invalid_wait", _404="not_found"),
+            **errors(DEVICE_AUTH, _400="invalid_wait", _404="not_found"),
         },
     )
     def get(self, request: Request, request_id: str) -> Response:
@@ -217,8 +214,7 @@ class HandoffCancelApi(HandoffView):
         request=None,
         responses={
             200: HandoffOutput,
-            **DEVICE_AUTH_ERRORS,
-            **errors(_404="not_found", _409="already_decided"),
+            **errors(DEVICE_AUTH, _404="not_found", _409="already_decided"),
         },
     )
     def post(self, request: Request, request_id: str) -> Response:
@@ -227,7 +223,12 @@ class HandoffCancelApi(HandoffView):
 
 
 class HandoffDecisionApi(HandoffView):
-    """``POST /api/v1/handoffs/{request_id}/decision``: a member approves or denies."""
+    """``POST /api/v1/handoffs/{request_id}/decision``: a member approves or denies.
+
+    Approving a critical handoff, or one the org routes to phone plus TOTP,
+    needs ``otp``, the member's current 6-digit code; a wrong code is audited
+    (``otp.failed``) and never approves.
+    """
 
     member_methods = frozenset({"POST"})
 
@@ -235,19 +236,18 @@ class HandoffDecisionApi(HandoffView):
         summary="Approve or deny (member)",
         request=DecisionInput,
         responses={
-            200: MemberHandoffOutput,
-            **MEMBER_ERRORS,
+            200: OpenApiResponse(MemberHandoffOutput, description="Decided, with its verdict."),
             **errors(
+                MEMBER_AUTH,
                 _400="invalid, otp_required",
-                _403="permission_denied, invalid_otp, otp_unavailable",
+                _403="invalid_otp, otp_unavailable",
                 _404="not_found",
                 _409="already_decided",
             ),
         },
     )
     def post(self, request: Request, request_id: str) -> Response:
-        data = DecisionInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        decision = validated(DecisionInput, request)
         handoff = self.handoff(request, request_id)
-        handoff = services.decide_as_member(request.user, handoff, **data.validated_data)
+        handoff = services.decide_as_member(request.user, handoff, **decision)
         return Response(render_member_handoff(handoff))

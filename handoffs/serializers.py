@@ -91,19 +91,21 @@ class DecisionInput(StrictSerializer):
 
 
 class VerdictOutput(serializers.Serializer):
-    v = serializers.IntegerField()
+    """The signed verdict (docs/api.md): honour it only if it verifies and binds the request."""
+
+    v = serializers.IntegerField(help_text="Format version: 1.")
     request_id = serializers.CharField()
-    device_id = serializers.CharField()
+    device_id = serializers.CharField(help_text="The device whose decision key signed this.")
     agent_session_id = serializers.CharField()
     action = serializers.CharField()
     target = serializers.CharField()
-    risk = serializers.CharField()
+    risk = serializers.CharField(help_text="The server's risk, from the taxonomy.")
     decision = serializers.ChoiceField(["approve", "deny", "ask"])
-    decided_via = serializers.CharField()
-    nonce = serializers.CharField()
+    decided_via = serializers.CharField(help_text="ivr, dashboard, api, policy, deadline, ...")
+    nonce = serializers.CharField(help_text="The nonce the device sent when it asked.")
     issued_at = serializers.CharField()
-    expires_at = serializers.CharField()
-    audit_seq = serializers.IntegerField()
+    expires_at = serializers.CharField(help_text="Not valid after this time.")
+    audit_seq = serializers.IntegerField(help_text="The audit entry that recorded the decision.")
     audit_hash = serializers.CharField()
     signature = serializers.CharField(help_text='"hmac-sha256:" + 64 hex digits')
 
@@ -169,9 +171,9 @@ render_member_handoff = renderer(MemberHandoffOutput)
 
 class ActionOutput(serializers.Serializer):
     action = serializers.CharField()
-    category = serializers.CharField()
-    risk = serializers.CharField()
-    base_risk = serializers.CharField()
+    category = serializers.CharField(help_text="files, shell, git, packages, network, ...")
+    risk = serializers.CharField(help_text="The risk for the caller's organization.")
+    base_risk = serializers.CharField(help_text="The taxonomy's own risk, before overrides.")
     description = serializers.CharField()
 
 

@@ -15,47 +15,69 @@ class ErrorSerializer(serializers.Serializer):
     )
 
 
-def errors(**by_status: str) -> dict[int, OpenApiResponse]:
-    """``errors(_400="invalid, parse_error")`` -> error responses naming their codes."""
+#: What a member's authentication may refuse (personal token or dashboard session).
+MEMBER_AUTH = {401: "not_authenticated, invalid_api_token", 403: "permission_denied"}
+
+
+def errors(*auth: dict[int, str], **by_status: str) -> dict[int, OpenApiResponse]:
+    """Error responses naming their codes: ``errors(MEMBER_AUTH, _400="invalid, parse_error")``.
+
+    ``auth`` are the refusals of the endpoint's authentication (``MEMBER_AUTH``,
+    ``devices.api.DEVICE_AUTH``); each ``_NNN`` lists the endpoint's own codes
+    for status NNN, after those.
+    """
+    codes: dict[int, str] = {}
+    for refusals in (*auth, {int(name.lstrip("_")): text for name, text in by_status.items()}):
+        for status, text in refusals.items():
+            codes[status] = f"{codes[status]}, {text}" if status in codes else text
     return {
-        int(status.lstrip("_")): OpenApiResponse(ErrorSerializer, description=f"code: {codes}")
-        for status, codes in by_status.items()
+        status: OpenApiResponse(ErrorSerializer, description=f"code: {text}")
+        for status, text in sorted(codes.items())
     }
 
 
-class DeviceTokenScheme(OpenApiAuthenticationExtension):
-    target_class = "devices.authentication.DeviceTokenAuthentication"
-    name = "deviceToken"
+def _document_scheme(target: str, name: str, definition: dict[str, str]) -> None:
+    """Tell drf-spectacular how the schema describes authentication class ``target``.
 
-    def get_security_definition(self, auto_schema: object) -> dict:
-        return {
-            "type": "http",
-            "scheme": "bearer",
-            "description": "A device's token from POST /api/v1/enroll.",
-        }
+    drf-spectacular finds extensions by subclassing, so this defines one.
+    """
 
+    def get_security_definition(self: object, auto_schema: object) -> dict[str, str]:
+        return definition
 
-class PersonalTokenScheme(OpenApiAuthenticationExtension):
-    target_class = "ony.api.authentication.PersonalTokenAuthentication"
-    name = "personalToken"
-
-    def get_security_definition(self, auto_schema: object) -> dict:
-        return {
-            "type": "apiKey",
-            "in": "header",
-            "name": "Authorization",
-            "description": "A member's personal API token: `Token <token>`.",
-        }
+    type(
+        f"{name}Scheme",
+        (OpenApiAuthenticationExtension,),
+        {"target_class": target, "name": name, "get_security_definition": get_security_definition},
+    )
 
 
-class VerifiedSessionScheme(OpenApiAuthenticationExtension):
-    target_class = "ony.api.authentication.VerifiedSessionAuthentication"
-    name = "dashboardSession"
-
-    def get_security_definition(self, auto_schema: object) -> dict:
-        return {
-            "type": "apiKey",
-            "in": "cookie",
-            "name": "sessionid",
-            "description": "The dashboard session, after a login with a TOTP code.",
-        }
+_document_scheme(
+    "devices.authentication.DeviceTokenAuthentication",
+    "deviceToken",
+    {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A device's token from POST /api/v1/enroll.",
+    },
+)
+_document_scheme(
+    "ony.api.authentication.PersonalTokenAuthentication",
+    "personalToken",
+    {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": "A member's personal API token: `Token <token>`.",
+    },
+)
+_document_scheme(
+    "ony.api.authentication.VerifiedSessionAuthentication",
+    "dashboardSession",
+    {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "sessionid",
+        "description": "The dashboard session, after a login with a TOTP code.",
+    },
+)

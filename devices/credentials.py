@@ -1,4 +1,4 @@
-"""The devices' secrets: token prefixes, and decision keys."""
+"""What a device is given: token prefixes, and its decision key."""
 
 from __future__ import annotations
 
