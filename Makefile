@@ -33,10 +33,11 @@ run: $(VENV)/.installed .env
 test: $(VENV)/.installed-dev
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-## lint: ruff check and ruff format --check
+## lint: ruff check, ruff format --check and mypy
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
 
 ## format: apply ruff's fixes and formatting
 format: $(VENV)/.installed-dev
