@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib import admin
 from django.core.paginator import Paginator
@@ -20,13 +20,14 @@ ENTRIES_PER_PAGE = 50
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(ReadOnlyOrgAdmin):
+class AuditEntryAdmin(ReadOnlyOrgAdmin[AuditEntry]):
     list_display = ["seq", "org", "event", "actor", "subject", "created_at", "short_hash"]
     list_filter = [("org", admin.RelatedOnlyFieldListFilter), "event"]
     search_fields = ["subject", "actor"]
     list_select_related = ["org"]
     ordering = ["org", "-seq"]
-    fields = [
+    # A tuple, so that it also types as readonly_fields (names only).
+    fields: ClassVar[tuple[str, ...]] = (
         "org",
         "seq",
         "event",
@@ -37,7 +38,7 @@ class AuditEntryAdmin(ReadOnlyOrgAdmin):
         "prev",
         "hash_hex",
         "canonical",
-    ]
+    )
     readonly_fields = fields
     actions = None
 
@@ -110,10 +111,11 @@ def _row(entry: AuditEntry, report: Any) -> dict[str, Any]:
 
 
 @admin.register(Checkpoint)
-class CheckpointAdmin(ReadOnlyOrgAdmin):
+class CheckpointAdmin(ReadOnlyOrgAdmin[Checkpoint]):
     list_display = ["seq", "org", "created_at", "signature"]
     list_filter = [("org", admin.RelatedOnlyFieldListFilter)]
-    fields = ["org", "seq", "note", "signature", "created_at"]
+    # A tuple, so that it also types as readonly_fields (names only).
+    fields: ClassVar[tuple[str, ...]] = ("org", "seq", "note", "signature", "created_at")
     readonly_fields = fields
     ordering = ["org", "-seq"]
     actions = None

@@ -55,6 +55,11 @@ class Row(NamedTuple):
     subject: str
 
 
+#: A ``Row``'s fields in its order as a plain tuple, as a database cursor or
+#: ``values_list(*Row._fields)`` yields them; a ``Row`` is one too.
+RowFields = tuple[int, str, bytes, bytes, str, str, str, str]
+
+
 @dataclass(frozen=True, slots=True)
 class Expectation:
     """Entry ``seq`` must exist and have ``hash`` (a witness or a checkpoint's head)."""
@@ -86,7 +91,7 @@ class Result:
 
 def verify(
     org_id: str,
-    rows: Iterable[Row],
+    rows: Iterable[RowFields],
     keys: Mapping[str, bytes],
     expectations: Iterable[Expectation] = (),
 ) -> Result:

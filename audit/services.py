@@ -23,7 +23,7 @@ from ony.phone import contains_phone_number
 LOCK_NAMESPACE = 0x4F4E59  # "ONY"
 
 
-def format_time(moment: datetime) -> str:
+def format_entry_time(moment: datetime) -> str:
     """RFC 3339 in UTC with microseconds and ``Z``: ``2026-06-30T14:22:01.000000Z``."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -145,7 +145,7 @@ def append_many(org: Organization, items: list[Item]) -> list[AuditEntry]:
     for entry, fields in prepared:
         seq += 1
         entry.seq, entry.prev_hash, entry.created_at = seq, prev_hash, now
-        fields["seq"], fields["at"] = seq, format_time(now)
+        fields["seq"], fields["at"] = seq, format_entry_time(now)
         text = encode(fields)
         entry.canonical, entry.hash = text.decode("utf-8"), entry_hash(key, prev_hash, text)
         prev_hash = entry.hash
@@ -234,7 +234,13 @@ def checkpoint(org: Organization) -> Checkpoint | None:
         return None
     now = timezone.now()
     note = canonical(
-        {"v": 1, "org": org.public_id, "seq": seq, "hash": head_hash.hex(), "at": format_time(now)}
+        {
+            "v": 1,
+            "org": org.public_id,
+            "seq": seq,
+            "hash": head_hash.hex(),
+            "at": format_entry_time(now),
+        }
     )
     return Checkpoint.objects.create(
         org=org,

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from audit import signing
-from audit.chain import Expectation, Result, Row, verify
+from audit.chain import Expectation, Result, Row, RowFields, verify
 from audit.models import AuditEntry, Checkpoint
 from ony.models import Organization
 
@@ -46,7 +46,7 @@ class ChainReport:
         }
 
 
-def _rows(org: Organization) -> Iterator[tuple]:
+def _rows(org: Organization) -> Iterator[RowFields]:
     """The org's entries in seq order as ``Row`` fields, streamed; call inside a transaction.
 
     On PostgreSQL through a server-side cursor in binary format (hashes cross

@@ -69,6 +69,7 @@ def writers(org, first: int, count: int, per_writer: int, barrier, path: str) ->
                     with transaction.atomic():
                         _statements(connection.connection, org, subject, data)
                 else:
+                    assert bare is not None  # path == "bare": opened above
                     _statements(bare, org, subject, data)
                     bare.commit()
                 mine.append(time.perf_counter() - began)
@@ -124,7 +125,7 @@ def _statements(conn, org, subject: str, data: dict) -> None:
         head = cursor.fetchone()
         seq, prev = (head[0] + 1, bytes(head[1])) if head else (1, GENESIS)
         now = timezone.now()
-        text = encode({**fields, "seq": seq, "at": audit.format_time(now)})
+        text = encode({**fields, "seq": seq, "at": audit.format_entry_time(now)})
         row = [org.pk, seq, key_id, text.decode(), prev, entry_hash(key, prev, text)]
         cursor.execute(
             audit.INSERT_SQL.format(rows=audit.ROW),

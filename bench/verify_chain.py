@@ -43,7 +43,7 @@ def fill(entries: int) -> None:
 
     from audit.chain import GENESIS, entry_hash
     from audit.models import AuditEntry
-    from audit.services import format_time
+    from audit.services import format_entry_time
     from ony.canonical import canonical
     from ony.models import Organization
 
@@ -74,7 +74,7 @@ def fill(entries: int) -> None:
                     "actor": "dev_2b7e4a90c1d3",
                     "subject": subject,
                     "data": data,
-                    "at": format_time(at),
+                    "at": format_entry_time(at),
                 }
             )
             digest = entry_hash(key, prev, text)

@@ -66,7 +66,11 @@ def main() -> None:
                     thread.start()
                     threads.append(thread)
                 parked = min(start + 20, args.waiters)
-                until(lambda n=parked: waiting_now(port) == n, 30, f"{parked} waiters")
+
+                def all_parked(n: int = parked) -> bool:
+                    return waiting_now(port) == n
+
+                until(all_parked, 30, f"{parked} waiters")
             committed: dict[str, float] = {}
             for handoff in handoffs:
                 services.decide(handoff, "approve", via="api", actor=bob.public_id, by=bob)

@@ -2,30 +2,39 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.contrib import admin, messages
-from django.db.models import Model, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
 from audit.services import actor_for
 from devices import services
 from devices.models import Device, EnrollmentToken
-from ony.admin_base import OrgScopedAdmin, ReadOnlyOrgAdmin, may, secret_created_response
+from ony.admin_base import (
+    OrgScopedAdmin,
+    ReadOnlyOrgAdmin,
+    hold_new_secret,
+    may,
+    secret_created_response,
+    take_new_secret,
+)
+from ony.auth import signed_in_user
 from ony.models import Membership
 from ony.roles import MANAGE
 
 
 @admin.register(Device)
-class DeviceAdmin(ReadOnlyOrgAdmin):
+class DeviceAdmin(ReadOnlyOrgAdmin[Device]):
     """Devices come from enrollment and stay (their audit trail does); keys are never shown."""
 
     list_display = ["name", "public_id", "org", "owner", "status", "created_at", "last_seen_at"]
     list_filter = [("org", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "public_id"]
     list_select_related = ["org", "owner__user"]
-    fields = [
+    # A tuple, so that it also types as readonly_fields (names only).
+    fields: ClassVar[tuple[str, ...]] = (
         "name",
         "public_id",
         "org",
@@ -36,7 +45,7 @@ class DeviceAdmin(ReadOnlyOrgAdmin):
         "revoked_at",
         "frozen_at",
         "frozen_reason",
-    ]
+    )
     readonly_fields = fields
     actions = ["revoke", "freeze", "unfreeze"]
 
@@ -67,7 +76,7 @@ class DeviceAdmin(ReadOnlyOrgAdmin):
 
 
 @admin.register(EnrollmentToken)
-class EnrollmentTokenAdmin(OrgScopedAdmin):
+class EnrollmentTokenAdmin(OrgScopedAdmin[EnrollmentToken]):
     """Creating one shows the token once, on the page that answers the form."""
 
     list_display = ["org", "created_by", "created_at", "expires_at", "used_at", "device"]
@@ -75,26 +84,30 @@ class EnrollmentTokenAdmin(OrgScopedAdmin):
     list_select_related = ["org", "created_by__user", "device"]
     fields = ["org"]
 
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+    def has_change_permission(
+        self, request: HttpRequest, obj: EnrollmentToken | None = None
+    ) -> bool:
         return False
 
     def save_model(
         self, request: HttpRequest, obj: EnrollmentToken, form: Any, change: bool
     ) -> None:
         self.check_writable(request, [obj])
-        created_by = Membership.objects.for_org(obj.org).filter(user=request.user).first()
+        user = signed_in_user(request)
+        created_by = Membership.objects.for_org(obj.org).filter(user=user).first()
         record, token = services.create_enrollment_token(obj.org, created_by=created_by)
         obj.pk, obj.expires_at, obj.created_at = record.pk, record.expires_at, record.created_at
-        obj._plain_token = token  # for response_add only; never stored
+        hold_new_secret(request, token)  # for response_add only; never stored
 
     def response_add(self, request: HttpRequest, obj: EnrollmentToken, *args: Any) -> HttpResponse:
         expires = obj.expires_at.strftime("%Y-%m-%d %H:%M:%S")
+        token = take_new_secret(request)
         return secret_created_response(
             self,
             request,
             lead=f"This token enrolls one machine into {obj.org}. It works once and expires at "
             f"{expires} UTC.",
-            secret=obj._plain_token,
+            secret=token,
             command_lead="On the agent's machine:",
-            command=f"ony enroll --server {settings.ONY_PUBLIC_URL} --token {obj._plain_token}",
+            command=f"ony enroll --server {settings.ONY_PUBLIC_URL} --token {token}",
         )

@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 from audit import selectors as audit_selectors
 from audit import signing
 from devices import services
-from devices.authentication import DeviceTokenAuthentication, IsDevice
+from devices.authentication import DeviceTokenAuthentication, IsDevice, calling_device
 from ony.api.schema import errors
 from ony.api.validation import validated
 
@@ -118,7 +118,7 @@ class CheckpointApi(APIView):
         responses={200: CheckpointOutput, **errors(DEVICE_AUTH, _404="no_checkpoint")},
     )
     def get(self, request: Request) -> Response:
-        latest = audit_selectors.latest_checkpoint(request.auth.org)
+        latest = audit_selectors.latest_checkpoint(calling_device(request).org)
         if latest is None:
             raise exceptions.NotFound("No checkpoint yet.", code="no_checkpoint")
         return Response(CheckpointOutput(latest.as_note()).data)

@@ -62,3 +62,15 @@ class IsDevice(BasePermission):
 
     def has_permission(self, request: Request, view: object) -> bool:
         return isinstance(request.auth, Device)
+
+
+def calling_device(request: Request) -> Device:
+    """The device that authenticated ``request``, in a view that ``IsDevice`` guards.
+
+    ``IsDevice`` has already refused anything else; should a view call this
+    without it, the request is refused rather than served for someone else.
+    """
+    device = request.auth
+    if not isinstance(device, Device):
+        raise exceptions.PermissionDenied()
+    return device

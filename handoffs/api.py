@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from devices.api import DEVICE_AUTH
-from devices.authentication import DeviceTokenAuthentication, IsDevice
+from devices.authentication import DeviceTokenAuthentication, IsDevice, calling_device
 from devices.models import Device
 from handoffs import selectors, services
 from handoffs.models import Handoff, Status
@@ -129,7 +129,7 @@ class HandoffsApi(HandoffView):
     )
     def post(self, request: Request) -> Response:
         fields = validated(HandoffInput, request)
-        handoff, created = services.create(request.auth, **fields)
+        handoff, created = services.create(calling_device(request), **fields)
         return Response(render_handoff(handoff), status=201 if created else 200)
 
     @extend_schema(
@@ -199,7 +199,7 @@ class HandoffVerdictApi(HandoffView):
         raw = request.query_params.get("wait", "0")
         if not raw.isdigit() or int(raw) > services.MAX_WAIT_SECONDS:
             raise Refusal("invalid_wait", "wait is a whole number of seconds, 0 to 30.")
-        handoff = services.wait_for_verdict(request.auth, request_id, int(raw))
+        handoff = services.wait_for_verdict(calling_device(request), request_id, int(raw))
         pending = handoff.status == Status.PENDING
         return Response(render_handoff(handoff), status=202 if pending else 200)
 
@@ -218,7 +218,7 @@ class HandoffCancelApi(HandoffView):
         },
     )
     def post(self, request: Request, request_id: str) -> Response:
-        handoff = services.cancel(request.auth, self.handoff(request, request_id))
+        handoff = services.cancel(calling_device(request), self.handoff(request, request_id))
         return Response(render_handoff(handoff))
 
 

@@ -24,7 +24,7 @@ from devices.models import Device
 from handoffs import metrics, selectors, signals, wakeup
 from handoffs.models import Handoff, Status
 from handoffs.taxonomy import Risk, effective_risk
-from ony.connector.verdict import DECIDED_VIA, format_time
+from ony.connector.verdict import DECIDED_VIA, format_verdict_time
 from ony.models import Membership, TOTPDevice
 from ony.models.org import PHONE_ROUTES, Route
 from ony.queue import enqueue
@@ -35,7 +35,8 @@ from ony.roles import DECIDE
 VERDICT_TTL = timedelta(minutes=2)
 STATUS_OF = {"approve": Status.APPROVED, "deny": Status.DENIED, "ask": Status.DEFERRED}
 EVENT_OF_VIA = {"deadline": Event.HANDOFF_EXPIRED, "cancel": Event.HANDOFF_CANCELLED}
-POLICY_DECISION = {Route.APPROVE: "approve", Route.ASK: "ask"}
+#: The decision an org's policy route makes at once, by route value.
+POLICY_DECISION: dict[str, str] = {Route.APPROVE: "approve", Route.ASK: "ask"}
 
 
 class HandoffError(Refusal):
@@ -96,6 +97,7 @@ def create(device: Device, **fields: Any) -> tuple[Handoff, bool]:
         return expire_if_due(existing), False
     metrics.handoff_created(handoff.risk)
     if decision:
+        assert handoff.decided_at is not None  # _create_decided set it
         metrics.handoff_decided(
             handoff.risk, decision, "policy", handoff.created_at, handoff.decided_at
         )
@@ -160,8 +162,8 @@ def _signed_verdict(
         "decision": handoff.decision,
         "decided_via": handoff.decided_via,
         "nonce": handoff.nonce,
-        "issued_at": format_time(now),
-        "expires_at": format_time(now + VERDICT_TTL),
+        "issued_at": format_verdict_time(now),
+        "expires_at": format_verdict_time(now + VERDICT_TTL),
         "audit_seq": entry.seq,
         "audit_hash": entry.hash_hex,
     }

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
@@ -12,13 +13,29 @@ from django.http import HttpRequest, HttpResponse
 
 from audit.services import actor_for
 from ony import api_tokens, services
-from ony.admin_base import OrgScopedAdmin, SuperuserOnlyAdmin, secret_created_response
+from ony.admin_base import (
+    OrgScopedAdmin,
+    SuperuserOnlyAdmin,
+    hold_new_secret,
+    secret_created_response,
+    take_new_secret,
+)
+from ony.auth import signed_in_user
 from ony.forms import MembershipAddForm, MembershipChangeForm, UserChangeForm, UserCreationForm
 from ony.models import ApiToken, Membership, Organization, TOTPDevice, User
 from ony.models.tenancy import has_role, org_ids_for, roles_by_org
 from ony.roles import MANAGE, READ
 
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
 admin.site.unregister(Group)
+
+
+class MemberTotal(TypedDict):
+    """What ``OrganizationAdmin.get_queryset`` annotates each organization with."""
+
+    member_total: int
 
 
 @admin.register(Organization)
@@ -52,10 +69,12 @@ class OrganizationAdmin(admin.ModelAdmin):
         return qs.annotate(member_total=Count("memberships"))
 
     @admin.display(description="Members", ordering="member_total")
-    def member_count(self, obj: Organization) -> int:
+    def member_count(self, obj: WithAnnotations[Organization, MemberTotal]) -> int:
         return obj.member_total
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> list[str]:
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: Organization | None = None
+    ) -> list[str]:
         readonly = ["public_id", "created_at"]
         if obj is not None:
             readonly.append("slug")  # scripts and URLs name orgs by slug
@@ -66,16 +85,17 @@ class OrganizationAdmin(admin.ModelAdmin):
         if change:
             services.update_organization(obj, actor=actor_for(request.user, obj), **settings)
             return
+        actor = signed_in_user(request).public_id
         created = services.create_organization(
-            name=obj.name, slug=obj.slug, timezone=obj.timezone, actor=request.user.public_id
+            name=obj.name, slug=obj.slug, timezone=obj.timezone, actor=actor
         )
-        services.update_organization(created, actor=request.user.public_id, **settings)
+        services.update_organization(created, actor=actor, **settings)
         obj.pk, obj.public_id = created.pk, created.public_id
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return request.user.is_superuser or bool(roles_by_org(request.user))
 
-    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+    def has_view_permission(self, request: HttpRequest, obj: Organization | None = None) -> bool:
         if obj is None:
             return self.has_module_permission(request)
         return has_role(request.user, obj, READ)
@@ -83,17 +103,17 @@ class OrganizationAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return request.user.is_superuser
 
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Organization | None = None) -> bool:
         if obj is None:
             return request.user.is_superuser or bool(org_ids_for(request.user, MANAGE))
         return has_role(request.user, obj, MANAGE)
 
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Organization | None = None) -> bool:
         return request.user.is_superuser
 
 
 @admin.register(Membership)
-class MembershipAdmin(OrgScopedAdmin):
+class MembershipAdmin(OrgScopedAdmin[Membership]):
     list_display = ["user", "org", "role", "masked_phone", "oncall_order", "public_id"]
     list_filter = [("org", admin.RelatedOnlyFieldListFilter), "role"]
     search_fields = ["user__email", "user__full_name"]
@@ -106,12 +126,18 @@ class MembershipAdmin(OrgScopedAdmin):
             return f"{obj.masked_phone} (refused by the provider)"
         return obj.masked_phone
 
-    def get_form(self, request: HttpRequest, obj: Model | None = None, **kwargs: Any) -> Any:
+    def get_form(
+        self,
+        request: HttpRequest,
+        obj: Membership | None = None,
+        change: bool = False,
+        **kwargs: Any,
+    ) -> type[forms.ModelForm]:
         kwargs["form"] = MembershipAddForm if obj is None else MembershipChangeForm
         kwargs["fields"] = None
-        return super().get_form(request, obj, **kwargs)
+        return super().get_form(request, obj, change, **kwargs)
 
-    def get_fieldsets(self, request: HttpRequest, obj: Model | None = None) -> Any:
+    def get_fieldsets(self, request: HttpRequest, obj: Membership | None = None) -> Any:
         if obj is None:
             fields = ["org", "email", "role", "phone", "timezone", "oncall_order"]
         else:
@@ -121,7 +147,7 @@ class MembershipAdmin(OrgScopedAdmin):
             ("Chat", {"fields": ["telegram_chat_id", "slack_user_id"]}),
         ]
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> list[str]:
+    def get_readonly_fields(self, request: HttpRequest, obj: Membership | None = None) -> list[str]:
         return [] if obj is None else ["org", "user", "public_id"]
 
     def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
@@ -149,7 +175,7 @@ class MembershipAdmin(OrgScopedAdmin):
         self.check_writable(request, [obj])
         services.remove_member(obj, actor=actor_for(request.user, obj.org))
 
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
         members = list(queryset)
         self.check_writable(request, members)
         for membership in members:
@@ -164,7 +190,7 @@ class UserAdmin(SuperuserOnlyAdmin, DjangoUserAdmin):
     list_filter = ["is_staff", "is_superuser", "is_active"]
     search_fields = ["email", "full_name"]
     ordering = ["email"]
-    filter_horizontal: list[str] = []
+    filter_horizontal = []
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         ("Person", {"fields": ["full_name"]}),
@@ -211,7 +237,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def has_module_permission(self, request: HttpRequest) -> bool:
         return request.user.is_superuser or bool(roles_by_org(request.user))
 
-    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+    def has_view_permission(self, request: HttpRequest, obj: ApiToken | None = None) -> bool:
         return self.has_module_permission(request) and (
             obj is None or obj.user_id == request.user.pk or request.user.is_superuser
         )
@@ -229,16 +255,16 @@ class ApiTokenAdmin(admin.ModelAdmin):
         return self.has_module_permission(request)
 
     def save_model(self, request: HttpRequest, obj: ApiToken, form: Any, change: bool) -> None:
-        record, token = api_tokens.create(request.user, obj.name)
+        record, token = api_tokens.create(signed_in_user(request), obj.name)
         obj.pk, obj.user, obj.created_at = record.pk, record.user, record.created_at
-        obj._plain_token = token  # for response_add only; never stored
+        hold_new_secret(request, token)  # for response_add only; never stored
 
     def response_add(self, request: HttpRequest, obj: ApiToken, *args: Any) -> HttpResponse:
         return secret_created_response(
             self,
             request,
             lead="Send it as Authorization: Token <token>. It acts with your roles.",
-            secret=obj._plain_token,
+            secret=take_new_secret(request),
         )
 
     @admin.action(description="Revoke", permissions=["revoke"])

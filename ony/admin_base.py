@@ -7,7 +7,8 @@ and every write is re-checked against the row's own organization.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
+from weakref import WeakKeyDictionary
 
 from django.conf import settings
 from django.contrib import admin
@@ -21,7 +22,7 @@ from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
 from django_otp.models import Device
 
 from ony.models import Organization
-from ony.models.tenancy import has_role, org_ids_for, roles_by_org
+from ony.models.tenancy import OrgOwned, OrgScopedQuerySet, has_role, org_ids_for, roles_by_org
 from ony.roles import MANAGE, READ
 
 
@@ -98,7 +99,14 @@ class SuperuserOnlyAdmin(admin.ModelAdmin):
         return request.user.is_superuser
 
 
-class OrgScopedAdmin(admin.ModelAdmin):
+#: The model an ``OrgScopedAdmin`` shows.
+OrgOwnedT = TypeVar("OrgOwnedT", bound=OrgOwned)
+
+
+# Generic in its model through typing.Generic: ModelAdmin[...] itself cannot be
+# subscripted at run time (that needs django-stubs-ext), so subclasses name their
+# model here, e.g. OrgScopedAdmin[Membership].
+class OrgScopedAdmin(admin.ModelAdmin, Generic[OrgOwnedT]):
     """ModelAdmin for ``OrgOwned`` models.
 
     Everyone with a role in an org reads its rows; ``write_roles`` (admins by
@@ -107,33 +115,39 @@ class OrgScopedAdmin(admin.ModelAdmin):
 
     write_roles: frozenset[str] = MANAGE
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).for_user(request.user)
+    def get_queryset(self, request: HttpRequest) -> QuerySet[OrgOwnedT]:
+        # OrgOwned models' managers make OrgScopedQuerySets; ModelAdmin's stub
+        # only knows a plain QuerySet.
+        rows = cast(OrgScopedQuerySet, super().get_queryset(request))
+        return rows.for_user(request.user)
 
-    def org_pk_of(self, obj: Model) -> int:
+    def org_pk_of(self, obj: OrgOwnedT) -> int:
         return obj.org_id
+
+    def _org_pk_or_none(self, obj: OrgOwnedT | None) -> int | None:
+        return None if obj is None else self.org_pk_of(obj)
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return may(request, None, READ)
 
-    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return may(request, obj and self.org_pk_of(obj), READ)
+    def has_view_permission(self, request: HttpRequest, obj: OrgOwnedT | None = None) -> bool:
+        return may(request, self._org_pk_or_none(obj), READ)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return may(request, None, self.write_roles)
 
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return may(request, obj and self.org_pk_of(obj), self.write_roles)
+    def has_change_permission(self, request: HttpRequest, obj: OrgOwnedT | None = None) -> bool:
+        return may(request, self._org_pk_or_none(obj), self.write_roles)
 
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return may(request, obj and self.org_pk_of(obj), self.write_roles)
+    def has_delete_permission(self, request: HttpRequest, obj: OrgOwnedT | None = None) -> bool:
+        return may(request, self._org_pk_or_none(obj), self.write_roles)
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.related_model is Organization:
             kwargs["queryset"] = Organization.objects.for_user(request.user, self.write_roles)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    def check_writable(self, request: HttpRequest, objs: list[Model]) -> None:
+    def check_writable(self, request: HttpRequest, objs: list[OrgOwnedT]) -> None:
         """Refuse (403) a write that touches a row outside the user's managed orgs.
 
         The changelist shows rows of every org the user can read, so a bulk
@@ -143,30 +157,46 @@ class OrgScopedAdmin(admin.ModelAdmin):
             if not may(request, self.org_pk_of(obj), self.write_roles):
                 raise PermissionDenied
 
-    def save_model(self, request: HttpRequest, obj: Model, form: Any, change: bool) -> None:
+    def save_model(self, request: HttpRequest, obj: OrgOwnedT, form: Any, change: bool) -> None:
         self.check_writable(request, [obj])
         super().save_model(request, obj, form, change)
 
-    def delete_model(self, request: HttpRequest, obj: Model) -> None:
+    def delete_model(self, request: HttpRequest, obj: OrgOwnedT) -> None:
         self.check_writable(request, [obj])
         super().delete_model(request, obj)
 
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[OrgOwnedT]) -> None:
         self.check_writable(request, list(queryset))
         super().delete_queryset(request, queryset)
 
 
-class ReadOnlyOrgAdmin(OrgScopedAdmin):
+class ReadOnlyOrgAdmin(OrgScopedAdmin[OrgOwnedT]):
     """Everyone in the org may read; nobody, superusers included, adds, changes or deletes."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: OrgOwnedT | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: OrgOwnedT | None = None) -> bool:
         return False
+
+
+#: Secrets made by ``save_model`` for the ``response_add`` of the same request,
+#: which shows them once. Weakly keyed by the request: an entry lives no longer
+#: than its request, and the plain secret is never stored anywhere.
+_new_secrets: WeakKeyDictionary[HttpRequest, str] = WeakKeyDictionary()
+
+
+def hold_new_secret(request: HttpRequest, secret: str) -> None:
+    """Keep ``secret`` for this request's ``response_add`` (see ``take_new_secret``)."""
+    _new_secrets[request] = secret
+
+
+def take_new_secret(request: HttpRequest) -> str:
+    """The secret ``hold_new_secret`` kept for this request; it is forgotten here."""
+    return _new_secrets.pop(request)
 
 
 def secret_created_response(

@@ -40,7 +40,8 @@ class MembershipAddForm(MembershipFormBase):
         fields = ["org", "email", *MEMBER_FIELDS]
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()  # ModelForm's returns self.cleaned_data
+        cleaned = self.cleaned_data
         org, email = cleaned.get("org"), cleaned.get("email")
         if org and email:
             already = Membership.objects.for_org(org).filter(user__email=normalize_email(email))

@@ -25,4 +25,10 @@ def enqueue(
     broker) the task runs in-process then, as every ``apply_async`` does.
     """
     task = current_app.tasks[name]
-    transaction.on_commit(lambda: task.apply_async(args, countdown=countdown, eta=eta))
+    # Only the options given: None is Celery's default for both, but its stubs take no None.
+    options: dict[str, Any] = {}
+    if countdown is not None:
+        options["countdown"] = countdown
+    if eta is not None:
+        options["eta"] = eta
+    transaction.on_commit(lambda: task.apply_async(args, **options))

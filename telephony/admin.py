@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.contrib import admin
 
 from ony.admin_base import ReadOnlyOrgAdmin
@@ -9,7 +11,7 @@ from telephony.models import CallAttempt
 
 
 @admin.register(CallAttempt)
-class CallAttemptAdmin(ReadOnlyOrgAdmin):
+class CallAttemptAdmin(ReadOnlyOrgAdmin[CallAttempt]):
     list_display = [
         "created_at",
         "request",
@@ -23,7 +25,8 @@ class CallAttemptAdmin(ReadOnlyOrgAdmin):
     list_filter = [("org", admin.RelatedOnlyFieldListFilter), "status", "outcome"]
     search_fields = ["handoff__public_id", "member__user__email"]
     list_select_related = ["handoff", "member__user", "org"]
-    fields = [
+    # A tuple, so that it also types as readonly_fields (names only).
+    fields: ClassVar[tuple[str, ...]] = (
         "org",
         "request",
         "member_name",
@@ -37,7 +40,7 @@ class CallAttemptAdmin(ReadOnlyOrgAdmin):
         "provider_tries",
         "created_at",
         "ended_at",
-    ]
+    )
     readonly_fields = fields
 
     @admin.display(description="Request")

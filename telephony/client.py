@@ -79,11 +79,17 @@ def _classified(call: Callable[[], T]) -> T:
         raise TemporaryError(f"provider unreachable: {type(exc).__name__}") from None
 
 
-def twilio_client(provider: Provider | None = None) -> Client:
-    """A twilio ``Client`` for ``provider`` (the configured one by default)."""
-    provider = provider or configured_provider()
+def required_provider() -> Provider:
+    """The configured provider; ``NotConfigured`` when there is none."""
+    provider = configured_provider()
     if provider is None:
         raise NotConfigured("no telephony provider is configured")
+    return provider
+
+
+def twilio_client(provider: Provider | None = None) -> Client:
+    """A twilio ``Client`` for ``provider`` (the configured one by default)."""
+    provider = provider or required_provider()
     # A client per use (tasks are short and rare), so no connection pool to keep open.
     http = TwilioHttpClient(pool_connections=False, timeout=HTTP_TIMEOUT_SECONDS)
     client = Client(provider.project, provider.token, http_client=http)
@@ -98,7 +104,7 @@ def create_call(to: str, *, url: str, status_callback: str, ring_seconds: int) -
     Only the final status is posted to ``status_callback`` (completed, busy,
     no-answer, failed or canceled); machine detection reports ``AnsweredBy``.
     """
-    provider = configured_provider()
+    provider = required_provider()
     client = twilio_client(provider)
     call = _classified(
         lambda: client.calls.create(
@@ -124,7 +130,7 @@ def end_call(call_sid: str, *, answered: bool) -> None:
 
 def send_sms(to: str, body: str) -> str:
     """Text ``body`` to ``to``; returns the message sid."""
-    provider = configured_provider()
+    provider = required_provider()
     client = twilio_client(provider)
     message: Any = _classified(
         lambda: client.messages.create(to=to, from_=provider.from_number, body=body)

@@ -18,7 +18,7 @@ from audit.events import Event
 from devices import services as devices
 from handoffs import services as handoffs
 from handoffs.models import Handoff, Status
-from ony.models import TOTPDevice
+from ony.models import Membership, TOTPDevice
 from ony.roles import DECIDE
 from telephony import voice
 from telephony.models import CallAttempt, CallStatus, Outcome, Stage, step_token
@@ -110,8 +110,21 @@ def keys(code: str, step: str, digits: str) -> str:
     return voice.menu(attempt, preface="That is not one of the choices.", repeat_request=False)
 
 
-def _code_entered(attempt: CallAttempt, digits: str) -> str:
+def _approver(attempt: CallAttempt) -> Membership:
+    """The member on the line, who may decide.
+
+    ``answer`` checked them, but their membership may have been removed since
+    (the attempt's ``member`` is then NULL): the step fails, as it always has,
+    before anything is decided or recorded.
+    """
     member = attempt.member
+    if member is None:
+        raise RuntimeError(f"call attempt {attempt.pk}: the approver's membership is gone")
+    return member
+
+
+def _code_entered(attempt: CallAttempt, digits: str) -> str:
+    member = _approver(attempt)
     device = TOTPDevice.objects.filter(user=member.user, confirmed=True).first()
     if device is not None and device.verify_token(digits):
         return _decide(attempt, "approve", Outcome.APPROVED, "Code accepted. Approved. Goodbye.")
@@ -127,7 +140,7 @@ def _code_entered(attempt: CallAttempt, digits: str) -> str:
 def _decide(
     attempt: CallAttempt, decision: str, outcome: str, words: str, *, freeze: bool = False
 ) -> str:
-    member = attempt.member
+    member = _approver(attempt)
     try:
         handoffs.decide(attempt.handoff, decision, via="ivr", actor=member.public_id, by=member)
     except handoffs.HandoffError:  # decided elsewhere a moment ago

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from typing import ClassVar
 
 from django.db import models
 
@@ -109,7 +110,8 @@ class CallAttempt(OrgOwned):
     created_at = models.DateTimeField(auto_now_add=True)
     ended_at = models.DateTimeField(null=True, blank=True)
 
-    objects = CallAttemptQuerySet.as_manager()
+    # A class attribute, as OrgOwned's is (django-stubs); its type is inferred.
+    objects: ClassVar = CallAttemptQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -155,7 +155,7 @@ def ring(attempt_id: int) -> str:
         finish(attempt, CallStatus.ERROR, Outcome.INVALID_NUMBER)
         return "invalid number"
     except client.CannotCall:
-        text_dashboard_link(attempt)
+        text_dashboard_link(attempt, member)
         finish(attempt, CallStatus.ERROR, Outcome.TEXTED)
         return "texted"
     except client.ProviderError as exc:
@@ -190,17 +190,17 @@ def dashboard_link(handoff: Handoff) -> str:
     return settings.ONY_PUBLIC_URL + path
 
 
-def text_dashboard_link(attempt: CallAttempt) -> None:
-    """Text the member a dashboard link (best effort: escalation goes on either way)."""
+def text_dashboard_link(attempt: CallAttempt, member: Membership) -> None:
+    """Text ``member`` (the attempt's) a dashboard link (best effort: escalation goes on)."""
     handoff = attempt.handoff
     body = (
         f"Ony: {handoff.risk} risk request {handoff.public_id} waits for a decision. "
         f"Decide in the dashboard: {dashboard_link(handoff)}"
     )
     try:
-        client.send_sms(attempt.member.phone, body)
+        client.send_sms(member.phone, body)
     except client.ProviderError as exc:
-        logger.error("could not text %s: %s", attempt.member.public_id, exc)
+        logger.error("could not text %s: %s", member.public_id, exc)
 
 
 @transaction.atomic

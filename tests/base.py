@@ -53,6 +53,20 @@ def verified_client(user: User) -> Client:
 
 
 class OnyTestCase(TestCase):
+    # Set once per class by setUpTestData (see the module docstring).
+    acme: Organization
+    alice_m: Membership
+    bob_m: Membership
+    carol_m: Membership
+    alice: User
+    bob: User
+    carol: User
+    globex: Organization
+    gina_m: Membership
+    gus_m: Membership
+    gina: User
+    gus: User
+
     @classmethod
     def setUpTestData(cls) -> None:
         cls.acme = services.create_organization(name="Acme", slug="acme", actor=SYSTEM)
@@ -105,5 +119,6 @@ def make_handoff(
     return handoff
 
 
-def bearer(token: str) -> dict[str, str]:
+def bearer(token: str) -> dict[str, Any]:
+    """WSGI environ extras for the test client: ``Client().get(url, **bearer(token))``."""
     return {"HTTP_AUTHORIZATION": f"Bearer {token}"}

@@ -103,7 +103,7 @@ class TelephonyTestCase(LiveServerTestCase):
 
     def ringing(self, phone: str) -> Call:
         """The call ringing at ``phone`` (waits for the escalation to place it)."""
-        until(lambda: simulator.ringing(to=phone), WAIT, f"a call to {phone}")
+        until(lambda: bool(simulator.ringing(to=phone)), WAIT, f"a call to {phone}")
         return simulator.ringing(to=phone)[0]
 
     def handoff(self) -> Handoff:

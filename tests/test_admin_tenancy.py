@@ -10,7 +10,7 @@ from tests.base import OnyTestCase, make_person
 
 
 def member_form(membership: Membership, **changes: object) -> dict[str, object]:
-    data = {
+    data: dict[str, object] = {
         "role": membership.role,
         "phone": membership.phone,
         "timezone": membership.timezone,

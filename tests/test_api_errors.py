@@ -13,6 +13,7 @@ from ony.refusal import Refusal
 
 def handle(exc: Exception) -> tuple[int, dict]:
     response = exception_handler(exc, {})
+    assert response is not None, f"{exc!r} was not handled"
     return response.status_code, response.data
 
 

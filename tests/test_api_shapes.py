@@ -39,6 +39,10 @@ def json_schema(node: Any) -> Any:
 
 
 class ApiShapeTests(OnyTestCase):
+    # The generated OpenAPI schema's parts, set once by setUpClass.
+    paths: dict[str, Any]
+    components: dict[str, Any]
+
     @classmethod
     def setUpClass(cls) -> None:
         super().setUpClass()

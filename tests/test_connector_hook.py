@@ -56,12 +56,14 @@ class HookTestCase(LiveServerTestCase):
             env=self.home.env(),
             cwd=self.home.root,
         )
+        assert process.stdin is not None  # stdin=PIPE
         process.stdin.write(json.dumps(call))
         process.stdin.close()
         self.addCleanup(process.kill)
         return process
 
     def answer_of(self, process: subprocess.Popen) -> dict:
+        assert process.stdout is not None  # stdout=PIPE
         out = process.stdout.read()
         process.wait(timeout=30)
         return json.loads(out)["hookSpecificOutput"]

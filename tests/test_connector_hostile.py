@@ -15,7 +15,7 @@ from typing import Any
 
 from django.test import SimpleTestCase
 
-from ony.connector.verdict import format_time, sign
+from ony.connector.verdict import format_verdict_time, sign
 from tests.connector import ConnectorHome, FakeServer, decision_of
 
 DEVICE_KEY = bytes(range(32))
@@ -31,7 +31,7 @@ def handoff(body: dict[str, Any], verdict: dict[str, Any] | None, **changes: Any
         "risk": "medium",
         "action": body["action"],
         "target": body["target"],
-        "expires_at": format_time(datetime.now(UTC) + timedelta(minutes=5)),
+        "expires_at": format_verdict_time(datetime.now(UTC) + timedelta(minutes=5)),
         "verdict": verdict,
         **changes,
     }
@@ -55,8 +55,8 @@ def verdict_for(body: dict[str, Any], key: bytes = DEVICE_KEY, **changes: Any) -
         "decision": "approve",
         "decided_via": "dashboard",
         "nonce": body["nonce"],
-        "issued_at": format_time(now),
-        "expires_at": format_time(now + timedelta(minutes=2)),
+        "issued_at": format_verdict_time(now),
+        "expires_at": format_verdict_time(now + timedelta(minutes=2)),
         "audit_seq": 7,
         "audit_hash": "ab" * 32,
         **changes,
@@ -74,6 +74,7 @@ def approving(key: bytes = DEVICE_KEY, handoff_changes=None, **changes: Any):
 
     def respond(method: str, path: str, body: dict | None):
         if method == "POST" and path == "/api/v1/handoffs":
+            assert body is not None  # a create always sends one
             verdict = verdict_for(body, key, **changes)
             return 201, handoff(body, verdict, **(handoff_changes or {}))
         return 404, {"code": "not_found", "detail": "Not found."}
@@ -87,6 +88,7 @@ def fixed(status: int, payload: Any):
 
 def stale_verdict(method: str, path: str, body: dict | None):
     """A verdict this device really received earlier, for another request, replayed."""
+    assert body is not None  # only the create is answered
     earlier = {**body, "nonce": "an-earlier-nonce-0001"}
     return 201, handoff(body, verdict_for(earlier, request_id="req_earlier00001"))
 
@@ -108,13 +110,13 @@ CASES: dict[str, tuple[Any, str]] = {
     "a replayed old verdict": (stale_verdict, "mismatch"),
     "an expired verdict": (
         approving(
-            issued_at=format_time(datetime.now(UTC) - timedelta(minutes=10)),
-            expires_at=format_time(datetime.now(UTC) - timedelta(minutes=8)),
+            issued_at=format_verdict_time(datetime.now(UTC) - timedelta(minutes=10)),
+            expires_at=format_verdict_time(datetime.now(UTC) - timedelta(minutes=8)),
         ),
         "expired",
     ),
     "a verdict issued in the future": (
-        approving(issued_at=format_time(datetime.now(UTC) + timedelta(minutes=5))),
+        approving(issued_at=format_verdict_time(datetime.now(UTC) + timedelta(minutes=5))),
         "not_yet_valid",
     ),
     "a handoff recording another target": (
@@ -172,14 +174,17 @@ class HostileServerTests(SimpleTestCase):
         self.assertLess(elapsed, 5 + 3)
 
     def test_a_verdict_that_never_comes_is_withdrawn_and_fails(self):
+        created: dict[str, Any] = {}
+
         def pending(method: str, path: str, body: dict | None):
             if path == "/api/v1/handoffs":
-                pending.body = body
-                return 201, handoff(body, None)
+                assert body is not None
+                created.update(body)
+                return 201, handoff(created, None)
             if path.endswith("/cancel"):
-                return 200, handoff(pending.body, None, status="cancelled")
+                return 200, handoff(created, None, status="cancelled")
             time.sleep(1)
-            return 202, handoff(pending.body, None)
+            return 202, handoff(created, None)
 
         with FakeServer(pending) as server:
             self.configure(server, deadline_seconds=5)

@@ -15,7 +15,7 @@ from audit.events import SYSTEM
 from devices import services
 from devices.models import Device
 from ony.canonical import canonical
-from ony.connector.verdict import Expected, format_time, is_approval
+from ony.connector.verdict import Expected, format_verdict_time, is_approval
 from tests.base import OnyTestCase, bearer, enroll_device
 
 
@@ -131,8 +131,8 @@ class SigningTests(OnyTestCase):
             "decision": "approve",
             "decided_via": "dashboard",
             "nonce": "n0nce",
-            "issued_at": format_time(now),
-            "expires_at": format_time(now + timedelta(minutes=2)),
+            "issued_at": format_verdict_time(now),
+            "expires_at": format_verdict_time(now + timedelta(minutes=2)),
             "audit_seq": 5,
             "audit_hash": "ab" * 32,
         }

@@ -18,7 +18,9 @@ def seed(*args: str) -> dict[str, str]:
     call_command("seed_demo", *args, stdout=out)
     text = out.getvalue()
     fields = dict(re.findall(r"^(Login|Password|TOTP secret):\s+(\S+)$", text, re.M))
-    fields["uri"] = re.search(r"otpauth://\S+", text).group(0)
+    uri = re.search(r"otpauth://\S+", text)
+    assert uri is not None, text
+    fields["uri"] = uri.group(0)
     return fields
 
 

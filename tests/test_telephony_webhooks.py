@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.test import override_settings
 from django.utils import timezone
@@ -32,7 +33,7 @@ class WebhookTests(OnyTestCase):
 
     def post(self, name: str, params: dict, *, key: str | None = None, header: str = "SignalWire"):
         url = voice.webhook_url(name, self.attempt, step=name in ("keys", "silence"))
-        headers = {}
+        headers: dict[str, Any] = {}  # WSGI environ extras for the test client
         if key != "":
             signature = sign(key or self.key, url, params)
             headers[f"HTTP_X_{header.upper()}_SIGNATURE"] = signature

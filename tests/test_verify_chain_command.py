@@ -24,7 +24,7 @@ def run(*args: str) -> tuple[int, str, str]:
     which would end the test's transaction.
     """
     command = load_command_class("audit", "verify_chain")
-    command._called_from_command_line = True
+    command._called_from_command_line = True  # type: ignore[attr-defined]  # Django-private, not in the stubs
     parser = command.create_parser("manage.py", "verify_chain")
     out, err = StringIO(), StringIO()
     try:
@@ -35,6 +35,7 @@ def run(*args: str) -> tuple[int, str, str]:
         err.write(f"CommandError: {exc}\n")
         return exc.returncode, out.getvalue(), err.getvalue()
     except SystemExit as exc:  # argparse's usage errors
+        assert isinstance(exc.code, int), exc.code  # argparse exits with status 2
         return exc.code, out.getvalue(), err.getvalue()
     return 0, out.getvalue(), err.getvalue()
 

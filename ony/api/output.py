@@ -15,7 +15,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ony.connector.verdict import format_time
+from ony.connector.verdict import format_verdict_time
 
 
 def renderer(serializer_class: type[serializers.Serializer]) -> Callable[[Any], dict[str, Any]]:
@@ -39,7 +39,7 @@ class UtcTimeField(serializers.Field):
         super().__init__(read_only=True, **kwargs)
 
     def to_representation(self, value: datetime) -> str:
-        return format_time(value)
+        return format_verdict_time(value)
 
 
 @extend_schema_field(OpenApiTypes.STR)

@@ -10,7 +10,9 @@ from rest_framework import serializers
 class ErrorSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="Stable, snake_case: for programs.")
     detail = serializers.CharField(help_text="For people.")
-    errors = serializers.JSONField(
+    # The error shape's key. DRF's metaclass moves declared fields out of the class
+    # body, so at run time this never hides the Serializer.errors property.
+    errors = serializers.JSONField(  # type: ignore[assignment]  # popped by DRF's metaclass
         required=False, help_text="Validation errors by field: [{code, detail}]."
     )
 

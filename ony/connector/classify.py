@@ -29,6 +29,7 @@ from ony.connector.commands import classify_shell
 
 TYPE_CHECKING = False  # typing is not imported at run time: the hook starts on every tool call
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 __all__ = ["RANK", "Classification", "Context", "classify_shell", "classify_tool", "clean"]
@@ -36,45 +37,15 @@ __all__ = ["RANK", "Classification", "Context", "classify_shell", "classify_tool
 
 def classify_tool(tool_name: str, tool_input: Any, context: Context) -> Classification:
     """The action and target of one Claude Code or Codex tool call."""
-    tool_input = tool_input if isinstance(tool_input, dict) else {}
-
-    def text(key: str) -> str:
-        value = tool_input.get(key)
-        return value if isinstance(value, str) else ""
-
-    if tool_name in ("Bash", "shell", "exec_command", "local_shell"):
-        command = tool_input.get("command")
-        if isinstance(command, list):  # Codex sends argv
-            command = " ".join(_quote(str(word)) for word in command)
-        return classify_shell(command if isinstance(command, str) else "", context)
-    if tool_name in ("Read", "NotebookRead"):
-        path = text("file_path") or text("notebook_path")
-        action = "secret.read" if context.is_secret(path) else "file.read"
-        return Classification(action, clean(context.display(path)))
-    if tool_name in ("Write", "Edit", "MultiEdit", "NotebookEdit"):
-        path = text("file_path") or text("notebook_path")
-        found = context.file_change(path)
-        return Classification(found.action, clean(found.target))
-    if tool_name == "apply_patch":
-        return classify_patch(text("command") or text("input") or text("patch"), context)
-    if tool_name in ("Glob", "Grep", "LS"):
-        path = text("path")
-        if path and context.is_secret(path):
-            return Classification("secret.read", clean(context.display(path)))
-        return Classification("file.search", clean(text("pattern") or path or "."))
-    if tool_name == "WebFetch":
-        return Classification("web.fetch", clean(url_target(text("url"))))
-    if tool_name == "WebSearch":
-        return Classification("web.search", clean(text("query"), 100))
-    if tool_name in ("Task", "Agent"):
-        return Classification("agent.spawn", clean(text("subagent_type") or text("description")))
+    fields = tool_input if isinstance(tool_input, dict) else {}
+    classify = TOOLS.get(tool_name)
+    if classify is not None:
+        return classify(tool_name, fields, context)
     if tool_name in AGENT_INTERNAL_TOOLS:
         return Classification("agent.internal", tool_name)
     if tool_name.startswith("mcp__"):
         server, _, tool = tool_name[5:].partition("__")
         return Classification("mcp.call", clean(f"{server}/{tool}" if tool else server))
-    if tool_name in ("ListMcpResourcesTool", "ReadMcpResourceTool"):
-        return Classification("mcp.call", clean(text("server") or tool_name))
     name = re.sub(r"[^a-z0-9]+", "_", re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", tool_name).lower())
     return Classification(f"tool.{name.strip('_') or 'unnamed'}", clean(tool_name))
 
@@ -84,6 +55,74 @@ def classify_tool(tool_name: str, tool_input: Any, context: Context) -> Classifi
 AGENT_INTERNAL_TOOLS = words(
     "TodoWrite ExitPlanMode EnterPlanMode AskUserQuestion BashOutput TaskOutput KillShell KillBash"
 )
+
+
+def _text(fields: dict[str, Any], key: str) -> str:
+    """The tool input's ``key`` if it is text, else ``""``."""
+    value = fields.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def _shell(tool_name: str, fields: dict[str, Any], context: Context) -> Classification:
+    command = fields.get("command")
+    if isinstance(command, list):  # Codex sends argv
+        command = " ".join(_quote(str(word)) for word in command)
+    return classify_shell(command if isinstance(command, str) else "", context)
+
+
+def _read(tool_name: str, fields: dict[str, Any], context: Context) -> Classification:
+    path = _text(fields, "file_path") or _text(fields, "notebook_path")
+    action = "secret.read" if context.is_secret(path) else "file.read"
+    return Classification(action, clean(context.display(path)))
+
+
+def _write(tool_name: str, fields: dict[str, Any], context: Context) -> Classification:
+    path = _text(fields, "file_path") or _text(fields, "notebook_path")
+    found = context.file_change(path)
+    return Classification(found.action, clean(found.target))
+
+
+def _apply_patch(tool_name: str, fields: dict[str, Any], context: Context) -> Classification:
+    patch = _text(fields, "command") or _text(fields, "input") or _text(fields, "patch")
+    return classify_patch(patch, context)
+
+
+def _search(tool_name: str, fields: dict[str, Any], context: Context) -> Classification:
+    path = _text(fields, "path")
+    if path and context.is_secret(path):
+        return Classification("secret.read", clean(context.display(path)))
+    return Classification("file.search", clean(_text(fields, "pattern") or path or "."))
+
+
+def _web_fetch(tool_name: str, fields: dict[str, Any], context: Context) -> Classification:
+    return Classification("web.fetch", clean(url_target(_text(fields, "url"))))
+
+
+def _web_search(tool_name: str, fields: dict[str, Any], context: Context) -> Classification:
+    return Classification("web.search", clean(_text(fields, "query"), 100))
+
+
+def _agent_spawn(tool_name: str, fields: dict[str, Any], context: Context) -> Classification:
+    subagent = _text(fields, "subagent_type") or _text(fields, "description")
+    return Classification("agent.spawn", clean(subagent))
+
+
+def _mcp_resources(tool_name: str, fields: dict[str, Any], context: Context) -> Classification:
+    return Classification("mcp.call", clean(_text(fields, "server") or tool_name))
+
+
+#: The agents' tools by name (Claude Code's, and Codex's ``shell`` and ``apply_patch``).
+TOOLS: dict[str, Callable[[str, dict[str, Any], Context], Classification]] = {
+    **dict.fromkeys(("Bash", "shell", "exec_command", "local_shell"), _shell),
+    **dict.fromkeys(("Read", "NotebookRead"), _read),
+    **dict.fromkeys(("Write", "Edit", "MultiEdit", "NotebookEdit"), _write),
+    "apply_patch": _apply_patch,
+    **dict.fromkeys(("Glob", "Grep", "LS"), _search),
+    "WebFetch": _web_fetch,
+    "WebSearch": _web_search,
+    **dict.fromkeys(("Task", "Agent"), _agent_spawn),
+    **dict.fromkeys(("ListMcpResourcesTool", "ReadMcpResourceTool"), _mcp_resources),
+}
 
 
 def classify_patch(patch: str, context: Context) -> Classification:

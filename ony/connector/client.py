@@ -80,11 +80,13 @@ class Server:
         # An ASCII host goes to getaddrinfo as bytes, which spares importing the
         # idna codec (about 2 ms of the hook's start-up); other hosts need it.
         host = self.host.encode() if self.host.isascii() else self.host
+        sock: _socket.socket
         if self.scheme == "https":
             import socket  # only when needed: both are slow to import
             import ssl
 
-            plain = socket.create_connection((host, self.port), timeout=_left(deadline))
+            # getaddrinfo takes the host as bytes too; typeshed types it as str only.
+            plain = socket.create_connection((host, self.port), timeout=_left(deadline))  # type: ignore[arg-type]
             sock = ssl.create_default_context().wrap_socket(plain, server_hostname=self.host)
         else:
             sock = _connect(host, self.port, _left(deadline))
@@ -164,7 +166,8 @@ def parse_response(raw: bytes) -> tuple[int, dict[str, Any]]:
 
 
 def _unchunk(body: bytes) -> bytes:
-    out, position = [], 0
+    out: list[bytes] = []
+    position = 0
     while True:
         line_end = body.find(b"\r\n", position)
         if line_end < 0:
@@ -183,5 +186,7 @@ def refusal(status: int, data: dict[str, Any]) -> ServerError:
     """The server's JSON error as a ``ServerError`` (its ``code`` when it is a plain word)."""
     code = data.get("code")
     reason = code if isinstance(code, str) and code.replace("_", "").isalnum() else "http_error"
-    detail = data.get("detail") if isinstance(data.get("detail"), str) else ""
+    detail = data.get("detail")
+    if not isinstance(detail, str):
+        detail = ""
     return ServerError(reason[:64], f"HTTP {status}: {detail[:200] or reason}", status)

@@ -99,6 +99,12 @@ class Config:
         return self.deadline_seconds + HOOK_TIMEOUT_MARGIN_SECONDS
 
     def validate(self) -> None:
+        problems = [*self._credential_problems(), *self._setting_problems()]
+        if problems:
+            raise ConfigError("invalid_config", "; ".join(problems))
+
+    def _credential_problems(self) -> list[str]:
+        """What is wrong with the server and the device's credentials."""
         problems = []
         server = self.server if isinstance(self.server, str) else ""
         if not re.match(r"^https?://[^/\s]+", server):
@@ -111,6 +117,11 @@ class Config:
             decode_key(self.decision_key)
         except ConfigError as exc:
             problems.append(str(exc))
+        return problems
+
+    def _setting_problems(self) -> list[str]:
+        """What is wrong with the user's settings."""
+        problems = []
         if self.fail_mode not in FAIL_MODES:
             problems.append("fail_mode is ask or deny")
         if (
@@ -127,8 +138,7 @@ class Config:
             isinstance(b, str) for b in self.protected_branches
         ):
             problems.append("protected_branches is a list of branch names")
-        if problems:
-            raise ConfigError("invalid_config", "; ".join(problems))
+        return problems
 
     def as_json(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in FIELDS}

@@ -37,7 +37,7 @@ APPROVE, DENY, ASK, TIMEOUT, ERROR = "approve", "deny", "ask", "timeout", "error
 
 
 _RequestFields = namedtuple(
-    "Request",
+    "_RequestFields",
     "action target title summary payload agent_session_id risk_hint",
     defaults=("", None, "ony", None),
 )
@@ -65,7 +65,7 @@ class Request(_RequestFields):
 
 
 class Outcome(
-    namedtuple("Outcome", "decision reason detail request_id verdict", defaults=(None,) * 2)
+    namedtuple("Outcome", "decision reason detail request_id verdict", defaults=(None, None))
 ):
     """``decision`` is approve, deny, ask, timeout or error; ``reason`` a stable code."""
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from _operator import _compare_digest as compare_digest
 
+# CPython's private built-in modules have no type stubs (typeshed leaves them
+# out), so mypy cannot see them: hence the two ignores.
 try:  # the built-in module's name: _sha2 from Python 3.12, _sha256 before
-    from _sha2 import sha256
+    from _sha2 import sha256  # type: ignore[import-not-found]
 except ImportError:  # pragma: no cover - depends on the Python version
     try:
-        from _sha256 import sha256
+        from _sha256 import sha256  # type: ignore[import-not-found]
     except ImportError:
         sha256 = None
 

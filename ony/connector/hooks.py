@@ -148,7 +148,9 @@ def tool_request(agent: str, raw: bytes, config: settings.Config) -> Request:
     if not isinstance(call, dict) or not isinstance(call.get("tool_name"), str):
         raise BadInput("stdin has no tool_name")
     tool_name, tool_input = call["tool_name"], call.get("tool_input")
-    cwd = call.get("cwd") if isinstance(call.get("cwd"), str) else ""
+    cwd = call.get("cwd")
+    if not isinstance(cwd, str):
+        cwd = ""
     context = classify.Context(
         cwd=cwd if os.path.isabs(cwd) else os.getcwd(),
         config_dir=config.directory,

@@ -78,7 +78,9 @@ def read_settings(path: Path) -> dict[str, Any]:
 def remove_ours(settings: dict[str, Any]) -> int:
     """Drop Ony's hooks from ``settings`` (and containers they leave empty); how many."""
     hooks = settings.get("hooks")
-    groups = hooks.get("PreToolUse") if isinstance(hooks, dict) else None
+    if not isinstance(hooks, dict):
+        return 0
+    groups = hooks.get("PreToolUse")
     if not isinstance(groups, list):
         return 0
     removed, kept = 0, []

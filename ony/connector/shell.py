@@ -165,61 +165,84 @@ class _Reader:
     # the scanner
 
     def read(self) -> Script:
-        text, i = self.text, 0
-        while i < len(text):
-            ch = text[i]
-            nxt = text[i + 1 : i + 2]
-            if ch in " \t":
-                self.end_word()
-                i += 1
-            elif ch == "\n":
-                self.end_command(None)
-                i = self.read_heredocs(i + 1)
-            elif ch == "#" and self.word is None:
-                end = text.find("\n", i)
-                i = len(text) if end < 0 else end
-            elif ch == "\\":
-                if nxt != "\n":
-                    self.add(nxt)
-                i += 2
-            elif ch == "'":
-                end = _skip_quoted(text, i)
-                self.add(text[i + 1 : end - 1])
-                i = end
-            elif ch == '"':
-                i = self.read_double_quoted(i)
-            elif ch == "$" and nxt == "(":
-                i = self.read_dollar_paren(i)
-            elif ch == "$" and nxt == "{":
-                end = text.find("}", i)
-                if end < 0:
-                    raise ShellSyntaxError("unterminated ${")
-                self.add(text[i : end + 1])
-                i = end + 1
-            elif ch == "`":
-                end = _closing_backtick(text, i)
-                self.substitution(text[i + 1 : end])
-                self.add("`...`")
-                i = end + 1
-            elif ch in "<>" and nxt == "(":
-                end = _matching_paren(text, i + 1)
-                self.substitution(text[i + 2 : end], process=True)
-                self.add(f"{ch}(...)")
-                i = end + 1
-            elif ch in "<>" or (ch == "&" and nxt == ">"):
-                i = self.read_redirect(i)
-            elif op := next((op for op in _OPERATORS if text.startswith(op, i)), None):
-                self.end_command(op)
-                i += len(op)
-            else:
-                self.add(ch)
-                i += 1
+        i = 0
+        while i < len(self.text):
+            i = self.read_token(i)
         self.end_word()
         if self.redirect is not None:
             raise ShellSyntaxError("redirection without a target")
         self.end_command(None)
-        self.read_heredocs(len(text))
+        self.read_heredocs(len(self.text))
         return self.script
+
+    def read_token(self, i: int) -> int:
+        """Read what starts at ``i``; the index just past it."""
+        ch = self.text[i]
+        if ch in " \t":
+            self.end_word()
+            return i + 1
+        if ch == "\n":
+            self.end_command(None)
+            return self.read_heredocs(i + 1)
+        if ch == "#" and self.word is None:
+            end = self.text.find("\n", i)
+            return len(self.text) if end < 0 else end
+        if ch in "\\'\"":
+            return self.read_quoting(i)
+        if ch in "$`":
+            return self.read_expansion(i)
+        if ch in "<>&|;()":
+            return self.read_operator(i)
+        self.add(ch)
+        return i + 1
+
+    def read_quoting(self, i: int) -> int:
+        """A backslash escape, or a single- or double-quoted string, at ``i``."""
+        text = self.text
+        if text[i] == "\\":
+            if text[i + 1 : i + 2] != "\n":
+                self.add(text[i + 1 : i + 2])
+            return i + 2
+        if text[i] == "'":
+            end = _skip_quoted(text, i)
+            self.add(text[i + 1 : end - 1])
+            return end
+        return self.read_double_quoted(i)
+
+    def read_expansion(self, i: int) -> int:
+        """``$(...)``, ``${...}``, a backquoted command, or a plain ``$``, at ``i``."""
+        text = self.text
+        if text[i] == "`":
+            end = _closing_backtick(text, i)
+            self.substitution(text[i + 1 : end])
+            self.add("`...`")
+            return end + 1
+        nxt = text[i + 1 : i + 2]
+        if nxt == "(":
+            return self.read_dollar_paren(i)
+        if nxt == "{":
+            end = text.find("}", i)
+            if end < 0:
+                raise ShellSyntaxError("unterminated ${")
+            self.add(text[i : end + 1])
+            return end + 1
+        self.add("$")
+        return i + 1
+
+    def read_operator(self, i: int) -> int:
+        """A process substitution, a redirection or a control operator, at ``i``."""
+        text = self.text
+        ch, nxt = text[i], text[i + 1 : i + 2]
+        if ch in "<>" and nxt == "(":
+            end = _matching_paren(text, i + 1)
+            self.substitution(text[i + 2 : end], process=True)
+            self.add(f"{ch}(...)")
+            return end + 1
+        if ch in "<>" or (ch == "&" and nxt == ">"):
+            return self.read_redirect(i)
+        op = next(op for op in _OPERATORS if text.startswith(op, i))  # each of &|;() starts one
+        self.end_command(op)
+        return i + len(op)
 
     def read_redirect(self, i: int) -> int:
         """A redirection operator at ``i``; a word of digits just before it is its fd."""

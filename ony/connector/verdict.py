@@ -98,7 +98,7 @@ def parse_time(value: str) -> datetime:
     return parsed.astimezone(UTC)
 
 
-def format_time(moment: datetime) -> str:
+def format_verdict_time(moment: datetime) -> str:
     """An aware datetime -> ``2026-06-30T14:22:07Z`` (whole seconds, UTC)."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Callable, Iterable
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -162,7 +162,8 @@ class Membership(OrgOwned):
     slack_user_id = models.CharField(max_length=32, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = MembershipQuerySet.as_manager()
+    # A class attribute, as OrgOwned's is (django-stubs); its type is inferred.
+    objects: ClassVar = MembershipQuerySet.as_manager()
 
     class Meta:
         ordering = ["org", "user__email"]

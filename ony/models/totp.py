@@ -11,6 +11,8 @@ import secrets
 import time
 from base64 import b32encode
 from binascii import unhexlify
+from datetime import datetime
+from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import quote, urlencode
 
 from django.conf import settings
@@ -37,6 +39,15 @@ class TOTPDevice(TimestampMixin, ThrottlingMixin, Device):
     )
     drift = models.SmallIntegerField(default=0)
     last_t = models.BigIntegerField(default=-1, help_text="Time step of the last accepted code.")
+
+    if TYPE_CHECKING:
+        # django-otp ships no type information, so django-stubs cannot see the
+        # default manager this model inherits (django-otp's DeviceManager, a
+        # models.Manager). Declaring it lets reverse relations such as
+        # ``user.totpdevice_set`` resolve; nothing changes at run time.
+        _default_manager: ClassVar[models.Manager[TOTPDevice]]
+        # TimestampMixin's field, assigned in verify_token below.
+        last_used_at: datetime | None
 
     class Meta(Device.Meta):
         verbose_name = "TOTP device"

@@ -138,7 +138,7 @@ class Simulator:
     # --- the REST side ---------------------------------------------------------------
 
     def rest(
-        self, method: str, path: str, authorization: str, form: dict[str, list[str]]
+        self, method: str | None, path: str, authorization: str, form: dict[str, list[str]]
     ) -> tuple[int, dict]:
         """One Compatibility API request; returns (HTTP status, JSON body)."""
         match = API.match(path)
@@ -260,11 +260,11 @@ class Simulator:
             if call.ended or gather is None:
                 raise SimulatorError("nobody is listening for keys")
             if key == gather["finishOnKey"]:
-                self._submit(call)
+                self._submit(call, gather)
                 continue
             call.keys += key
             if len(call.keys) >= gather["numDigits"]:
-                self._submit(call)
+                self._submit(call, gather)
         return call
 
     def silence(self, sid: str) -> Call:
@@ -273,7 +273,7 @@ class Simulator:
         if call.ended or call.gather is None:
             raise SimulatorError("nobody is listening for keys")
         if call.keys:
-            self._submit(call)
+            self._submit(call, call.gather)
             return call
         gather, verbs = call.gather, call.fallthrough
         call.gather, call.fallthrough = None, []
@@ -306,8 +306,9 @@ class Simulator:
 
     # --- running cXML ------------------------------------------------------------------
 
-    def _submit(self, call: Call) -> None:
-        gather, digits = call.gather, call.keys
+    def _submit(self, call: Call, gather: dict[str, Any]) -> None:
+        """Post the keys pressed so far to ``gather`` (the call's current Gather)."""
+        digits = call.keys
         call.gather, call.fallthrough, call.keys, call.prompt = None, [], "", []
         self._run(self._fetch(call, gather["action"], {"Digits": digits}), gather["action"], call)
 

@@ -16,12 +16,12 @@ def _witness(text: str) -> Expectation:
 def describe(report: ChainReport) -> str:
     """One line per chain: OK with its head, or where it broke."""
     result, slug = report.result, report.org.slug
-    if result.ok:
+    failure = result.failure
+    if failure is None:  # result.ok
         if not result.head_seq:
             return f"{slug}: OK, empty chain"
         head = f"#{result.head_seq} {result.head_hash.hex()}"
         return f"{slug}: OK, {result.entries} entries, head {head}"
-    failure = result.failure
     return (
         f"{slug}: BROKEN at #{failure.seq} ({failure.kind.value}: {failure.detail}); "
         f"verified through #{result.head_seq}, entries from #{failure.seq} on are unverified"
