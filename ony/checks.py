@@ -13,11 +13,12 @@ from typing import Any
 from django.apps import apps
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.db.models import Model
 
 from ony import keys
 from ony.models import Organization, OrgScopedQuerySet
+from ony.models.org import CRITICAL_ROUTE
 
 
 def _dev_keys_in_use() -> list[str]:
@@ -132,4 +133,36 @@ def check_org_scoping(app_configs: Any = None, **kwargs: Any) -> list:
             id="ony.E010",
         )
         for model in unscoped_org_models(apps.get_models())
+    ]
+
+
+@register(Tags.database)
+def check_policy_floor(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list:
+    """Organizations whose stored critical policy is below the floor (``ony.W010``).
+
+    ``Organization.route`` applies the floor whatever is stored, and migration
+    ony.0005 repaired what was stored before it; a row below it now was
+    written around the models (SQL by hand, say). A warning rather than an
+    error, so that ``migrate`` still runs. Runs with a database (``migrate``,
+    ``check --database default``).
+    """
+    if not databases:
+        return []
+    try:
+        slugs = list(
+            Organization.objects.exclude(policy_critical=CRITICAL_ROUTE).values_list(
+                "slug", flat=True
+            )[:5]
+        )
+    except DatabaseError:  # not migrated yet
+        return []
+    if not slugs:
+        return []
+    return [
+        Warning(
+            f"Organizations store a critical policy below the floor: {', '.join(slugs)}.",
+            hint="Ignored: critical handoffs always phone an approver and need a TOTP code. "
+            "Set the policy back in the dashboard to clear this.",
+            id="ony.W010",
+        )
     ]

@@ -55,24 +55,40 @@ def create_organization(*, name: str, slug: str, actor: str, timezone: str = "UT
     return org
 
 
+#: Organization fields whose old and new values the audit records: policy,
+#: deadlines and risk overrides hold no personal data.
+VALUE_AUDITED_ORG_FIELDS = frozenset(EDITABLE_ORG_FIELDS) - {"name", "timezone"}
+
+
 def _changed(obj: Any, fields: dict[str, Any]) -> list[str]:
     return sorted(name for name, value in fields.items() if getattr(obj, name) != value)
 
 
 @transaction.atomic
 def update_organization(org: Organization, *, actor: str, **fields: Any) -> Organization:
-    """Change an org's editable settings; the audit entry names the fields changed."""
+    """Change an org's editable settings.
+
+    The ``org.updated`` entry names the fields changed and, for policy,
+    deadline and risk-override fields, their old and new values. A critical
+    policy other than the floor is refused (``ValidationError``, ``policy_floor``).
+    """
     unknown = set(fields) - set(EDITABLE_ORG_FIELDS)
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")
     current = Organization.objects.select_for_update().get(pk=org.pk)
     changed = _changed(current, fields)
+    values = {
+        name: {"from": getattr(current, name), "to": fields[name]}
+        for name in changed
+        if name in VALUE_AUDITED_ORG_FIELDS
+    }
     for name in changed:
         setattr(current, name, fields[name])
     current.full_clean()
     current.save()
     if changed:
-        audit.append(current, Event.ORG_UPDATED, actor, current.public_id, {"fields": changed})
+        data = {"fields": changed, "changes": values}
+        audit.append(current, Event.ORG_UPDATED, actor, current.public_id, data)
     return current
 
 

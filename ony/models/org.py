@@ -48,6 +48,19 @@ class Route(models.TextChoices):
 #: The routes that phone the on-call approvers.
 PHONE_ROUTES = frozenset({Route.PHONE, Route.PHONE_TOTP})
 
+#: The policy floor: whatever an organization stores, a critical handoff goes
+#: to a person, who confirms an approval with a TOTP code.
+CRITICAL_ROUTE = Route.PHONE_TOTP
+
+
+def validate_critical_route(value: str) -> None:
+    if value != CRITICAL_ROUTE:
+        raise ValidationError(
+            "Critical actions always go to a person who confirms with a 6-digit code; "
+            "no organization can route them anywhere else.",
+            code="policy_floor",
+        )
+
 
 #: The checks an org's ``risk_overrides`` must pass. The action taxonomy lives
 #: in the handoffs app, which builds on this one and registers its check from
@@ -72,12 +85,15 @@ def validate_risk_overrides(value: object) -> None:
         check(value)
 
 
-def _route_field(default: Route, risk: str) -> models.CharField:
+def _route_field(
+    default: Route, risk: str, *, help_text: str = "", validators: Iterable[Any] = ()
+) -> models.CharField:
     return models.CharField(
         max_length=12,
         choices=Route.choices,
         default=default,
-        help_text=f"What happens to a {risk}-risk handoff.",
+        validators=list(validators),
+        help_text=help_text or f"What happens to a {risk}-risk handoff.",
     )
 
 
@@ -103,7 +119,12 @@ class Organization(models.Model):
     policy_low = _route_field(Route.APPROVE, "low")
     policy_medium = _route_field(Route.ASK, "medium")
     policy_high = _route_field(Route.PHONE, "high")
-    policy_critical = _route_field(Route.PHONE_TOTP, "critical")
+    policy_critical = _route_field(
+        CRITICAL_ROUTE,
+        "critical",
+        help_text="Always phone plus a TOTP code: the floor no organization can lower.",
+        validators=[validate_critical_route],
+    )
     risk_overrides = models.JSONField(
         default=dict,
         blank=True,
@@ -125,7 +146,12 @@ class Organization(models.Model):
         return getattr(self, f"deadline_seconds_{risk}")
 
     def route(self, risk: str) -> str:
-        """The policy's route for ``risk`` (``low`` .. ``critical``): a ``Route`` value."""
+        """The policy's route for ``risk`` (``low`` .. ``critical``): a ``Route`` value.
+
+        ``critical`` is always ``CRITICAL_ROUTE``, whatever is stored.
+        """
+        if risk == "critical":
+            return CRITICAL_ROUTE
         return getattr(self, f"policy_{risk}")
 
 
