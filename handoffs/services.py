@@ -182,6 +182,29 @@ def _status_for(decision: str, via: str) -> Status:
     return STATUS_OF[decision]
 
 
+def deciding_member(membership_pk: int | None, org_id: int) -> Membership | None:
+    """The membership ``membership_pk`` as stored now, if it may decide ``org_id``'s handoffs.
+
+    May decide: a member of that org whose user is active and whose role is
+    a deciding one (``DECIDE``). ``None`` for anyone else: removed, in another
+    org, deactivated or demoted since the call, message or page began.
+    """
+    if membership_pk is None:
+        return None
+    member = (
+        Membership.objects.for_org(org_id).select_related("user").filter(pk=membership_pk).first()
+    )
+    if member is None or not member.user.is_active or member.role not in DECIDE:
+        return None
+    return member
+
+
+def _refuse_decider() -> HandoffError:
+    return HandoffError(
+        "permission_denied", "You may not decide this organization's handoffs.", 403
+    )
+
+
 @transaction.atomic
 def decide(
     handoff: Handoff,
@@ -195,7 +218,10 @@ def decide(
 
     Expiry and cancellation are ``deny`` with ``via`` ``deadline`` or
     ``cancel``. The verdict names the audit entry that recorded the decision;
-    a revoked or frozen device gets none.
+    a revoked or frozen device gets none. A person deciding (``by``) is
+    re-checked here, on every channel, at the moment of the decision
+    (``deciding_member``): refused with ``permission_denied`` if they may no
+    longer decide.
     """
     if decision not in STATUS_OF or via not in DECIDED_VIA:
         raise ValueError(f"unknown decision {decision!r} or channel {via!r}")
@@ -206,6 +232,8 @@ def decide(
         .select_related("org", "device")
         .get(pk=handoff.pk)
     )
+    if by is not None and deciding_member(by.pk, current.org_id) is None:
+        raise _refuse_decider()
     if current.status != Status.PENDING:
         raise HandoffError("already_decided", f"This handoff is already {current.status}.", 409)
     key = _signing_key(current.device)
@@ -307,8 +335,8 @@ def decide_as_member(user: Any, handoff: Handoff, decision: str, otp: str = "") 
     device. A wrong code is audited (``otp.failed``) and never approves.
     """
     membership = Membership.objects.for_org(handoff.org).filter(user=user).first()
-    if membership is None or membership.role not in DECIDE:
-        raise HandoffError("permission_denied", "Your role may not decide handoffs.", 403)
+    if membership is None or deciding_member(membership.pk, handoff.org_id) is None:
+        raise _refuse_decider()
     handoff = expire_if_due(handoff)
     if handoff.status != Status.PENDING:
         raise HandoffError("already_decided", f"This handoff is already {handoff.status}.", 409)

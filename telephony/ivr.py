@@ -19,7 +19,6 @@ from devices import services as devices
 from handoffs import services as handoffs
 from handoffs.models import Handoff, Status
 from ony.models import Membership, TOTPDevice
-from ony.roles import DECIDE
 from telephony import voice
 from telephony.models import CallAttempt, CallStatus, Outcome, Stage, step_token
 from telephony.services import TelephonyError, locked_attempt
@@ -59,10 +58,17 @@ def _still_pending(attempt: CallAttempt) -> Handoff:
 
 @transaction.atomic
 def answer(code: str, params: Mapping[str, str]) -> str:
-    """The call was answered: read the request and the menu (or hang up on a machine)."""
+    """The call was answered: read the request and the menu (or hang up on a machine).
+
+    Idempotent for a live call: a repeated answer webhook (a replay, or the
+    provider trying again) hears the current prompt, with the current step,
+    and changes nothing.
+    """
     attempt = locked_attempt(code)
     if attempt.ended or attempt.stage == Stage.DONE:
         return voice.hang_up()
+    if attempt.status == CallStatus.IN_PROGRESS:
+        return _current_prompt(attempt)
     answered_by = params.get("AnsweredBy", "")[:24]
     answered = {"answered_by": answered_by, "status": CallStatus.IN_PROGRESS}  # saved below
     if answered_by.startswith(MACHINE_ANSWERS):
@@ -70,11 +76,31 @@ def answer(code: str, params: Mapping[str, str]) -> str:
         return voice.hang_up()
     if _still_pending(attempt).status != Status.PENDING:
         return _done(attempt, _already(attempt.handoff), Outcome.TOO_LATE, **answered)
-    if attempt.member is None or attempt.member.role not in DECIDE:
-        words = "You can no longer decide requests. Goodbye."
-        return _done(attempt, words, Outcome.TOO_LATE, **answered)
+    if _approver(attempt) is None:
+        return _not_allowed(attempt, **answered)
     _next_step(attempt, stage=Stage.MENU, **answered)
     return voice.menu(attempt)
+
+
+def _current_prompt(attempt: CallAttempt) -> str:
+    if attempt.stage == Stage.OTP:
+        return voice.ask_code(attempt)
+    return voice.menu(attempt)
+
+
+def _approver(attempt: CallAttempt) -> Membership | None:
+    """The member on the line, as stored now, if they may still decide; else ``None``.
+
+    Checked at every step: since the call began they may have been removed,
+    deactivated or given a role that does not decide.
+    """
+    return handoffs.deciding_member(attempt.member_id, attempt.org_id)
+
+
+def _not_allowed(attempt: CallAttempt, **fields: object) -> str:
+    """Hang up on an approver who may no longer decide; the escalation moves on."""
+    words = "You can no longer decide requests for this organization. Nothing was changed. Goodbye."
+    return _done(attempt, words, Outcome.NOT_ALLOWED, **fields)
 
 
 def _already(handoff: Handoff) -> str:
@@ -87,18 +113,22 @@ def keys(code: str, step: str, digits: str) -> str:
     attempt = _locked_step(code, step)
     if _still_pending(attempt).status != Status.PENDING:
         return _done(attempt, _already(attempt.handoff), Outcome.TOO_LATE)
+    member = _approver(attempt)
+    if member is None:
+        return _not_allowed(attempt)
     if attempt.stage == Stage.OTP:
-        return _code_entered(attempt, digits)
+        return _code_entered(attempt, member, digits)
     if digits == "1":
         if handoffs.needs_otp(attempt.handoff):
             _next_step(attempt, stage=Stage.OTP, silences=0)
             return voice.ask_code(attempt)
-        return _decide(attempt, "approve", Outcome.APPROVED, "Approved. Goodbye.")
+        return _decide(attempt, member, "approve", Outcome.APPROVED, "Approved. Goodbye.")
     if digits == "2":
-        return _decide(attempt, "deny", Outcome.DENIED, "Denied. Goodbye.")
+        return _decide(attempt, member, "deny", Outcome.DENIED, "Denied. Goodbye.")
     if digits == "9":
         return _decide(
             attempt,
+            member,
             "deny",
             Outcome.FROZEN,
             "Denied. The device is frozen until an admin unfreezes it. Goodbye.",
@@ -110,41 +140,36 @@ def keys(code: str, step: str, digits: str) -> str:
     return voice.menu(attempt, preface="That is not one of the choices.", repeat_request=False)
 
 
-def _approver(attempt: CallAttempt) -> Membership:
-    """The member on the line, who may decide.
-
-    ``answer`` checked them, but their membership may have been removed since
-    (the attempt's ``member`` is then NULL): the step fails, as it always has,
-    before anything is decided or recorded.
-    """
-    member = attempt.member
-    if member is None:
-        raise RuntimeError(f"call attempt {attempt.pk}: the approver's membership is gone")
-    return member
-
-
-def _code_entered(attempt: CallAttempt, digits: str) -> str:
-    member = _approver(attempt)
+def _code_entered(attempt: CallAttempt, member: Membership, digits: str) -> str:
     device = TOTPDevice.objects.filter(user=member.user, confirmed=True).first()
     if device is not None and device.verify_token(digits):
-        return _decide(attempt, "approve", Outcome.APPROVED, "Code accepted. Approved. Goodbye.")
+        words = "Code accepted. Approved. Goodbye."
+        return _decide(attempt, member, "approve", Outcome.APPROVED, words)
     audit.append(attempt.org, Event.OTP_FAILED, member.public_id, attempt.handoff.public_id)
     failures = attempt.otp_failures + 1
     if failures >= MAX_OTP_FAILURES:
         attempt.otp_failures = failures
-        return _decide(attempt, "deny", Outcome.OTP_FAILED, "That code is not valid. Denied.")
+        words = "That code is not valid. Denied."
+        return _decide(attempt, member, "deny", Outcome.OTP_FAILED, words)
     _next_step(attempt, otp_failures=failures, silences=0)
     return voice.ask_code(attempt, preface="That code is not valid.")
 
 
 def _decide(
-    attempt: CallAttempt, decision: str, outcome: str, words: str, *, freeze: bool = False
+    attempt: CallAttempt,
+    member: Membership,
+    decision: str,
+    outcome: str,
+    words: str,
+    *,
+    freeze: bool = False,
 ) -> str:
-    member = _approver(attempt)
     try:
         handoffs.decide(attempt.handoff, decision, via="ivr", actor=member.public_id, by=member)
-    except handoffs.HandoffError:  # decided elsewhere a moment ago
-        handoff = Handoff.objects.get(pk=attempt.handoff_id)
+    except handoffs.HandoffError as refusal:
+        if refusal.code == "permission_denied":  # removed or demoted a moment ago
+            return _not_allowed(attempt)
+        handoff = Handoff.objects.get(pk=attempt.handoff_id)  # decided elsewhere a moment ago
         return _done(attempt, _already(handoff), Outcome.TOO_LATE)
     if freeze:
         devices.freeze(attempt.handoff.device, actor=member.public_id, reason="unexpected_request")

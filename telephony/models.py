@@ -69,6 +69,7 @@ class Outcome(models.TextChoices):
     NO_INPUT = "no_input", "No keypad input"
     MACHINE = "machine", "Answered by a machine"
     TOO_LATE = "too_late", "Already decided or expired"
+    NOT_ALLOWED = "not_allowed", "The approver may no longer decide"
     INVALID_NUMBER = "invalid_number", "The provider refused the number"
     TEXTED = "texted", "Number cannot take calls: sent an SMS"
     PROVIDER_ERROR = "provider_error", "The provider failed"

@@ -38,13 +38,33 @@ def _action_words(action: str) -> str:
     return action.replace(".", " ").replace("_", " ")
 
 
-def description(handoff: Handoff) -> str:
-    """The request read out: who asks, the title, action and target, the risk."""
+#: The most of the agent's own title the call reads out.
+AGENT_WORDS_LIMIT = 120
+
+
+def facts(handoff: Handoff) -> str:
+    """What Ony knows, said first: the device, the action and target, the server's risk."""
     return (
-        f"This is Ony. The device {_spoken(handoff.device.name, 60)} asks for approval: "
-        f"{_spoken(handoff.title)}. Action: {_action_words(handoff.action)}, "
+        f"This is Ony, with an approval request from the device "
+        f"{_spoken(handoff.device.name, 60)}. Action: {_action_words(handoff.action)}, "
         f"on {_spoken(handoff.target, 80)}. Risk: {handoff.risk}."
     )
+
+
+def agent_words(handoff: Handoff) -> str:
+    """The agent's own title, introduced as the agent's words and cut short.
+
+    The agent chooses it, so it comes after Ony's facts and never stands
+    alone: whatever it claims, the facts before it and the risk after it are
+    Ony's.
+    """
+    title = _spoken(handoff.title, AGENT_WORDS_LIMIT)
+    return f"The agent's description, in its own words: {title}. End of the agent's words."
+
+
+def risk_reminder(handoff: Handoff) -> str:
+    """Said just before every menu."""
+    return f"The risk is {handoff.risk}."
 
 
 def _say(node: VoiceResponse | Gather, words: str) -> None:
@@ -75,7 +95,9 @@ def menu(attempt: CallAttempt, *, preface: str = "", repeat_request: bool = True
     if preface:
         _say(gather, preface)
     if repeat_request:
-        _say(gather, description(attempt.handoff))
+        _say(gather, facts(attempt.handoff))
+        _say(gather, agent_words(attempt.handoff))
+    _say(gather, risk_reminder(attempt.handoff))
     _say(gather, MENU)
     return str(response)
 

@@ -8,11 +8,13 @@ import json
 from django.test import Client
 
 from audit.models import AuditEntry
+from handoffs import services
 from handoffs.models import Handoff
 from ony import api_tokens
 from ony import services as org_services
 from ony.connector.verdict import Expected, is_approval
-from ony.models import TOTPDevice
+from ony.models import TOTPDevice, User
+from telephony import services as telephony
 from tests.base import OnyTestCase, bearer, current_code, enroll_device, make_handoff
 
 
@@ -93,6 +95,32 @@ class DecisionTests(OnyTestCase):
         r = self.decide(self.high, {"decision": "approve"}, token=carol_token)
         self.assertEqual((r.status_code, r.json()["code"]), (403, "permission_denied"))
         self.assertEqual(Handoff.objects.get(pk=self.high.pk).status, "pending")
+
+    def test_every_channel_rechecks_the_decider_at_the_moment_of_decision(self):
+        """``decide`` itself refuses a person who may no longer decide, whatever the channel."""
+        carol, gus = self.carol_m, self.gus_m  # a viewer of Acme; a member of Globex
+        bob = self.bob_m
+        User.objects.filter(pk=self.bob.pk).update(is_active=False)  # deactivated since
+        for via in ("dashboard", "ivr", "api", "slack", "telegram"):
+            for who in (carol, gus, bob):
+                with self.subTest(via=via, who=who.user.email):
+                    with self.assertRaises(services.HandoffError) as refused:
+                        services.decide(self.high, "approve", via=via, actor=who.public_id, by=who)
+                    self.assertEqual(refused.exception.code, "permission_denied")
+        self.high.refresh_from_db()
+        self.assertEqual((self.high.status, self.high.verdict), ("pending", None))
+        self.assertFalse(
+            AuditEntry.objects.for_org(self.acme)
+            .filter(subject=self.high.public_id, event="handoff.decided")
+            .exists()
+        )
+
+    def test_inactive_members_are_never_phoned(self):
+        self.bob_m.oncall_order = 1
+        self.bob_m.save()
+        self.assertEqual(telephony.approvers(self.acme.pk), [self.bob_m])
+        User.objects.filter(pk=self.bob.pk).update(is_active=False)
+        self.assertEqual(telephony.approvers(self.acme.pk), [])
 
     def test_another_orgs_member_cannot_see_or_decide(self):
         gina_token = api_tokens.create(self.gina, "cli")[1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -11,6 +12,9 @@ from django.utils import timezone
 from audit.models import AuditEntry
 from handoffs import services as handoffs
 from handoffs.models import Handoff, Status
+from ony import services as org_services
+from ony.models import User
+from ony.roles import Role
 from telephony import services, voice
 from telephony.conf import provider
 from telephony.models import CallAttempt, CallStatus, Stage
@@ -79,7 +83,7 @@ class WebhookTests(OnyTestCase):
         self.assertEqual(self.attempt.status, CallStatus.IN_PROGRESS)
 
     def test_it_speaks_in_the_configured_voice(self):
-        self.assertIn("<Say>This is Ony.", self.post("answer", self.call_params()).content.decode())
+        self.assertIn("<Say>This is Ony,", self.post("answer", self.call_params()).content.decode())
         with self.settings(ONY_CALL_VOICE="amazon.Joanna:standard:en-US"):
             self.reload()
             response = self.post("keys", self.call_params(Digits="*"))
@@ -132,6 +136,80 @@ class WebhookTests(OnyTestCase):
         self.assertEqual(replay.status_code, 403)
         self.assertEqual(replay.json()["code"], "stale_step")
         self.assertEqual(self.state(), before)
+
+    def test_a_replayed_answer_during_the_call_repeats_the_prompt_and_changes_nothing(self):
+        self.post("answer", self.call_params())
+        before = self.state()  # reloads: the step the approver's phone now holds
+        replay = self.post("answer", self.call_params())
+        self.assertEqual(replay.status_code, 200)
+        self.assertEqual(self.state(), before)  # the step token too
+        self.assertIn(f"step={self.attempt.step}", replay.content.decode())
+        pressed = self.post("keys", self.call_params(Digits="2"))  # the approver's real key
+        self.assertIn("Denied", pressed.content.decode())
+        self.reload()
+        self.assertEqual((self.handoff.status, self.handoff.decided_via), (Status.DENIED, "ivr"))
+
+    def test_it_speaks_onys_facts_before_the_agents_words_and_the_risk_before_the_menu(self):
+        Handoff.objects.filter(pk=self.handoff.pk).update(
+            title="Routine check. Action: file read, on README. Risk: low. Press 1 to approve"
+        )
+        said = re.findall(
+            r"<Say>(.*?)</Say>", self.post("answer", self.call_params()).content.decode()
+        )
+        self.assertEqual(len(said), 4)
+        facts, agents, risk, menu = said
+        self.assertTrue(facts.startswith("This is Ony"))
+        self.assertIn("Action: db migrate, on orders-db. Risk: high.", facts)
+        self.assertTrue(agents.startswith("The agent's description, in its own words: "))
+        self.assertIn("Press 1 to approve", agents)  # spoken as the agent's words, after the facts
+        self.assertTrue(agents.endswith("End of the agent's words."))
+        self.assertEqual(risk, "The risk is high.")
+        self.assertTrue(menu.startswith("Press 1 to approve."))
+
+    def test_it_cuts_the_agents_words_short(self):
+        Handoff.objects.filter(pk=self.handoff.pk).update(title="word " * 40)
+        body = self.post("answer", self.call_params()).content.decode()
+        agents = re.findall(r"<Say>(The agent.*?)</Say>", body)[0]
+        self.assertLess(len(agents), voice.AGENT_WORDS_LIMIT + 100)
+
+    def test_a_member_removed_during_the_call_is_refused_and_the_escalation_moves_on(self):
+        self.post("answer", self.call_params())
+        self.reload()
+        org_services.update_member(self.bob_m, actor="system", role=Role.ADMIN)  # Alice may go
+        org_services.remove_member(self.alice_m, actor="system")
+        entries = self.audit_count()
+        response = self.post("keys", self.call_params(Digits="1"))
+        self.assertEqual(response.status_code, 200)
+        body = response.content.decode()
+        self.assertIn("can no longer decide", body)
+        self.assertIn("<Hangup />", body)
+        self.reload()
+        self.assertEqual(self.handoff.status, Status.PENDING)
+        self.assertEqual((self.attempt.stage, self.attempt.outcome), (Stage.DONE, "not_allowed"))
+        self.assertEqual(self.audit_count(), entries)
+        self.post("status", self.call_params(CallStatus="completed"))
+        self.reload()
+        self.assertEqual(self.attempt.status, CallStatus.COMPLETED)
+        self.assertNotIn(self.attempt.outcome, services.DECIDED_OUTCOMES)
+
+    def test_a_member_demoted_during_the_call_cannot_approve(self):
+        self.post("answer", self.call_params())
+        self.reload()
+        org_services.update_member(self.bob_m, actor="system", role=Role.ADMIN)  # Alice may go
+        org_services.update_member(self.alice_m, actor="system", role=Role.VIEWER)
+        response = self.post("keys", self.call_params(Digits="1"))
+        self.assertIn("can no longer decide", response.content.decode())
+        self.reload()
+        self.assertEqual(self.handoff.status, Status.PENDING)
+
+    def test_a_user_deactivated_during_the_call_cannot_approve(self):
+        self.post("answer", self.call_params())
+        self.reload()
+        User.objects.filter(pk=self.alice.pk).update(is_active=False)
+        response = self.post("keys", self.call_params(Digits="2"))
+        self.assertIn("can no longer decide", response.content.decode())
+        self.reload()
+        self.assertEqual(self.handoff.status, Status.PENDING)
 
     def test_digits_for_a_handoff_decided_in_the_dashboard_change_nothing(self):
         self.post("answer", self.call_params())

@@ -206,5 +206,10 @@ class Membership(OrgOwned):
 
     @property
     def callable(self) -> bool:
-        """Whether the escalation may phone this member: a decider with a valid number."""
-        return bool(self.phone) and self.phone_invalid_at is None and self.role in DECIDE
+        """Whether the escalation may phone this member: an active decider with a valid number."""
+        return (
+            bool(self.phone)
+            and self.phone_invalid_at is None
+            and self.role in DECIDE
+            and self.user.is_active
+        )
