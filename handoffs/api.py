@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -36,6 +38,9 @@ from ony.api.schema import MEMBER_AUTH, errors
 from ony.api.validation import validated
 from ony.models import Organization, User
 from ony.refusal import Refusal
+
+#: ``?wait=``: ASCII digits only (``str.isdigit`` takes "²" too, which ``int`` refuses).
+WAIT = re.compile(r"[0-9]{1,2}")
 
 
 class TaxonomyApi(APIView):
@@ -197,7 +202,7 @@ class HandoffVerdictApi(HandoffView):
     )
     def get(self, request: Request, request_id: str) -> Response:
         raw = request.query_params.get("wait", "0")
-        if not raw.isdigit() or int(raw) > services.MAX_WAIT_SECONDS:
+        if not WAIT.fullmatch(raw) or int(raw) > services.MAX_WAIT_SECONDS:
             raise Refusal("invalid_wait", "wait is a whole number of seconds, 0 to 30.")
         handoff = services.wait_for_verdict(calling_device(request), request_id, int(raw))
         pending = handoff.status == Status.PENDING

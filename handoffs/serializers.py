@@ -17,7 +17,13 @@ from ony.phone import contains_phone_number
 
 
 def exact_text(value: str) -> None:
-    """Strings are compared byte for byte in the verdict: NFC, no control characters."""
+    """Strings are compared byte for byte in the verdict: NFC, no control characters.
+
+    Nor lone surrogates (``"\\ud800"`` in JSON): they are not text, and no
+    database or canonical JSON takes them.
+    """
+    if any(unicodedata.category(ch) == "Cs" for ch in value):
+        raise ValidationError("Send valid Unicode text.", code="invalid_text")
     if not unicodedata.is_normalized("NFC", value):
         raise ValidationError("Send text in Unicode NFC.", code="not_nfc")
     if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in value):

@@ -21,7 +21,13 @@ from ony.admin_base import (
     take_new_secret,
 )
 from ony.auth import signed_in_user
-from ony.forms import MembershipAddForm, MembershipChangeForm, UserChangeForm, UserCreationForm
+from ony.forms import (
+    MEMBER_FIELDS,
+    MembershipAddForm,
+    MembershipChangeForm,
+    UserChangeForm,
+    UserCreationForm,
+)
 from ony.models import ApiToken, Membership, Organization, TOTPDevice, User
 from ony.models.tenancy import has_role, org_ids_for, roles_by_org
 from ony.roles import MANAGE, READ
@@ -133,22 +139,37 @@ class MembershipAdmin(OrgScopedAdmin[Membership]):
         change: bool = False,
         **kwargs: Any,
     ) -> type[forms.ModelForm]:
-        kwargs["form"] = MembershipAddForm if obj is None else MembershipChangeForm
-        kwargs["fields"] = None
+        # The forms' own fields (email and remove_phone are not the model's);
+        # the admin leaves them all out for someone who may only read.
+        if obj is None:
+            kwargs["form"], kwargs["fields"] = MembershipAddForm, ["org", "email", *MEMBER_FIELDS]
+        else:
+            kwargs["form"], kwargs["fields"] = (
+                MembershipChangeForm,
+                [*MEMBER_FIELDS, "remove_phone"],
+            )
         return super().get_form(request, obj, change, **kwargs)
 
     def get_fieldsets(self, request: HttpRequest, obj: Membership | None = None) -> Any:
         if obj is None:
             fields = ["org", "email", "role", "phone", "timezone", "oncall_order"]
-        else:
-            fields = ["org", "user", "public_id", "role", "phone", "timezone", "oncall_order"]
+        elif self.has_change_permission(request, obj):
+            fields = ["org", "user", "public_id", "role", "phone", "remove_phone"]
+            fields += ["timezone", "oncall_order"]
+        else:  # read only: the number masked, as everywhere
+            fields = ["org", "user", "public_id", "role", "masked_phone", "timezone"]
+            fields += ["oncall_order"]
         return [
             (None, {"fields": fields}),
             ("Chat", {"fields": ["telegram_chat_id", "slack_user_id"]}),
         ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Membership | None = None) -> list[str]:
-        return [] if obj is None else ["org", "user", "public_id"]
+        if obj is None:
+            return []
+        if not self.has_change_permission(request, obj):
+            return ["org", "user", "public_id", "masked_phone"]
+        return ["org", "user", "public_id"]
 
     def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
         self.check_writable(request, [obj])

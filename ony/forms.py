@@ -51,11 +51,32 @@ class MembershipAddForm(MembershipFormBase):
 
 
 class MembershipChangeForm(MembershipFormBase):
-    """Change role and contact details; the org and the person stay as they are."""
+    """Change role and contact details; the org and the person stay as they are.
+
+    The phone number is never shown: the field starts empty, its help text
+    shows the masked number, and an empty field keeps the number as it is.
+    """
+
+    remove_phone = forms.BooleanField(required=False, label="Remove the phone number")
 
     class Meta:
         model = Membership
         fields = MEMBER_FIELDS
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.initial["phone"] = ""
+        current = self.instance.masked_phone if self.instance.phone else "none"
+        self.fields["phone"].help_text = (
+            f"Now: {current}. Type a new number in international form (+1 415 555 0100) to "
+            "replace it; leave empty to keep it."
+        )
+
+    def clean_phone(self) -> str:
+        phone = super().clean_phone()
+        if self.data.get(self.add_prefix("remove_phone")):
+            return ""
+        return phone or self.instance.phone
 
     def clean_role(self) -> str:
         role = self.cleaned_data["role"]

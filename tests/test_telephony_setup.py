@@ -73,6 +73,12 @@ class ProviderTests(SimpleTestCase):
             client.twilio_client()
 
 
+class NoOrganizationCheckTests(TestCase):
+    @override_settings(DEBUG=False, SIGNALWIRE_PROJECT="", ONY_TELEPHONY_SIMULATOR=False)
+    def test_no_organization_needs_no_provider(self):
+        self.assertEqual(check_provider(databases=["default"]), [])
+
+
 class SystemCheckTests(TestCase):
     def setUp(self):
         self.org = org_services.create_organization(name="Acme", slug="acme", actor=SYSTEM)
@@ -86,11 +92,9 @@ class SystemCheckTests(TestCase):
         self.assertEqual(self.ids(), [])  # without a database the check cannot look
 
     @override_settings(DEBUG=False, SIGNALWIRE_PROJECT="", ONY_TELEPHONY_SIMULATOR=False)
-    def test_no_phone_routes_need_no_provider(self):
-        org_services.update_organization(
-            self.org, actor=SYSTEM, policy_high=Route.ASK, policy_critical=Route.ASK
-        )
-        self.assertEqual(self.ids(databases=["default"]), [])
+    def test_an_org_that_phones_only_about_critical_still_needs_a_provider(self):
+        org_services.update_organization(self.org, actor=SYSTEM, policy_high=Route.ASK)
+        self.assertEqual(self.ids(databases=["default"]), ["telephony.E001"])  # the floor
 
     @override_settings(DEBUG=False, **SIGNALWIRE)
     def test_a_provider_satisfies_it(self):

@@ -31,12 +31,22 @@ def error_body(code: str, detail: str, **extra: Any) -> dict[str, Any]:
     return {"code": code, "detail": detail, **extra}
 
 
+#: Field errors whose framework message repeats what was sent: answered with
+#: these words instead (raw input is never echoed, so it can neither break the
+#: response's encoding nor be reflected to the caller).
+NO_ECHO = {
+    "invalid_choice": "This is not one of the allowed values.",
+    "does_not_exist": "No such object.",
+    "incorrect_type": "This value has the wrong type.",
+}
+
+
 def _field_errors(detail: Any, codes: Any) -> Any:
     if isinstance(detail, dict):
         return {key: _field_errors(value, codes[key]) for key, value in detail.items()}
     if isinstance(detail, list):
         return [_field_errors(item, code) for item, code in zip(detail, codes, strict=False)]
-    return {"code": codes, "detail": str(detail)}
+    return {"code": codes, "detail": NO_ECHO.get(codes, str(detail))}
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

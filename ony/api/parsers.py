@@ -1,4 +1,4 @@
-"""A JSON parser with a size limit, for endpoints agents call on every action."""
+"""The API's JSON parser: a size limit and a nesting limit, checked before anything else."""
 
 from __future__ import annotations
 
@@ -15,8 +15,35 @@ class RequestTooLarge(exceptions.APIException):
     default_code = "request_too_large"
 
 
+class TooDeep(exceptions.ParseError):
+    default_detail = "The JSON is nested too deeply."
+    default_code = "too_deep"
+
+
+#: The deepest nesting of arrays and objects a body may have; Ony's own
+#: bodies are two levels deep.
+MAX_DEPTH = 16
+
+
+def depth_exceeds(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests arrays and objects deeper than ``limit`` (iteratively)."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            pending.extend((child, depth + 1) for child in children)
+    return False
+
+
 class BoundedJSONParser(JSONParser):
-    """JSON, refusing bodies over ``max_bytes`` (413) before parsing them."""
+    """JSON, refusing bodies over ``max_bytes`` (413) before parsing them, or nested too deeply.
+
+    Deep nesting is refused (400 ``too_deep``) whether Python's decoder would
+    give up on it (``RecursionError``) or not.
+    """
 
     max_bytes = 128 * 1024
 
@@ -24,4 +51,10 @@ class BoundedJSONParser(JSONParser):
         body = stream.read(self.max_bytes + 1) if stream is not None else b""
         if len(body) > self.max_bytes:
             raise RequestTooLarge()
-        return super().parse(BytesIO(body), media_type, parser_context)
+        try:
+            data = super().parse(BytesIO(body), media_type, parser_context)
+        except RecursionError:
+            raise TooDeep() from None
+        if depth_exceeds(data, MAX_DEPTH):
+            raise TooDeep()
+        return data

@@ -1,0 +1,119 @@
+"""Bad input from agents, members, webhooks and dashboard users: a 4xx with a code, never a 500."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlencode
+
+from django.test import Client, override_settings
+
+from handoffs.models import Handoff
+from ony import api_tokens
+from ony.models import Membership
+from tests.base import OnyTestCase, bearer, enroll_device, make_handoff
+
+
+class BadInputTests(OnyTestCase):
+    def setUp(self) -> None:
+        self.laptop = enroll_device(self.acme)
+        self.auth = bearer(self.laptop.device_token)
+        self.client = Client(raise_request_exception=False)
+
+    def create(self, body: str | dict) -> tuple[int, dict]:
+        raw = body if isinstance(body, str) else json.dumps(body)
+        r = self.client.post("/api/v1/handoffs", raw, content_type="application/json", **self.auth)
+        return r.status_code, r.json()
+
+    def body(self, **changes: object) -> dict:
+        return {
+            "action": "test.run",
+            "target": "unit",
+            "title": "Run tests",
+            "agent_session_id": "s",
+            "nonce": "bad-input-nonce-1",
+            **changes,
+        }
+
+    def test_deeply_nested_json_is_400_too_deep(self):
+        for depth in (65_000, 20):
+            with self.subTest(depth=depth):
+                status, body = self.create("[" * depth + "]" * depth)
+                self.assertEqual((status, body["code"]), (400, "too_deep"))
+        nested = self.body(options=[[[["x"]]]] * 1)
+        status, body = self.create(json.dumps(nested).replace('"x"', "[" * 20 + "]" * 20))
+        self.assertEqual((status, body["code"]), (400, "too_deep"))
+        self.assertFalse(Handoff.objects.exists())
+
+    def test_a_lone_surrogate_is_refused_and_never_echoed(self):
+        raw = json.dumps(self.body(risk_hint="\ud800zebra"))
+        status, body = self.create(raw)
+        self.assertEqual((status, body["code"]), (400, "invalid"))
+        [error] = body["errors"]["risk_hint"]
+        self.assertEqual(error["code"], "invalid_choice")
+        self.assertNotIn("zebra", error["detail"])
+        status, body = self.create(json.dumps(self.body(title="Deploy \udc00 now")))
+        self.assertEqual(body["errors"]["title"][0]["code"], "invalid_text")
+        self.assertFalse(Handoff.objects.exists())
+
+    def test_a_wait_that_is_not_ascii_digits_is_400(self):
+        handoff = make_handoff(self.laptop.device)
+        for wait in ("²", "٣", "-1", "1e1", "31"):
+            with self.subTest(wait=wait):
+                r = self.client.get(
+                    f"/api/v1/handoffs/{handoff.public_id}/verdict", {"wait": wait}, **self.auth
+                )
+                self.assertEqual((r.status_code, r.json()["code"]), (400, "invalid_wait"))
+
+    def test_a_nul_character_anywhere_is_400(self):
+        _, token = api_tokens.create(self.bob, "cli")
+        member = {"HTTP_AUTHORIZATION": f"Token {token}"}
+        requests = [
+            ("get", "/api/v1/handoffs/req_%00abc/verdict", self.auth),
+            ("get", "/api/v1/taxonomy?org=ac%00me", member),
+            ("get", "/api/v1/handoffs?org=%00", member),
+            ("post", "/telephony/calls/ab%00cd/answer", {}),
+        ]
+        for method, path, headers in requests:
+            with self.subTest(path=path):
+                r = getattr(self.client, method)(path, **headers)
+                self.assertEqual((r.status_code, r.json()["code"]), (400, "invalid_characters"))
+        verify = self.client_for(self.alice).get("/admin/audit/auditentry/verify/?org=a%00")
+        self.assertEqual(verify.status_code, 400)
+        search = self.client_for(self.alice).get("/admin/ony/membership/?q=%00")
+        self.assertEqual(search.status_code, 400)
+
+    @override_settings(ONY_TELEPHONY_SIMULATOR=True)
+    def test_a_nul_in_a_webhook_form_field_is_400(self):
+        r = self.client.post(
+            "/telephony/calls/abc/status",
+            urlencode({"CallStatus": "busy\x00"}),
+            content_type="application/x-www-form-urlencoded",  # as the providers post
+        )
+        self.assertEqual((r.status_code, r.json()["code"]), (400, "invalid_characters"))
+
+
+class MembershipPageTests(OnyTestCase):
+    def test_viewers_and_members_read_a_membership_with_the_phone_masked(self):
+        url = f"/admin/ony/membership/{self.alice_m.pk}/change/"
+        for user in (self.bob, self.carol):
+            with self.subTest(user.email):
+                r = self.client_for(user).get(url)
+                self.assertEqual(r.status_code, 200)
+                self.assertContains(r, "+1 *** *** 0101")
+                self.assertNotContains(r, self.alice_m.phone)
+                self.assertNotContains(r, "415 555 0101")
+
+    def test_an_admin_sees_the_number_masked_and_may_replace_keep_or_remove_it(self):
+        url = f"/admin/ony/membership/{self.bob_m.pk}/change/"
+        alice = self.client_for(self.alice)
+        page = alice.get(url)
+        self.assertContains(page, "Now: +1 *** *** 0102")
+        self.assertNotContains(page, self.bob_m.phone)
+        form = {"role": "member", "phone": "", "timezone": "", "oncall_order": "2"}
+        form |= {"telegram_chat_id": "", "slack_user_id": ""}
+        self.assertEqual(alice.post(url, form).status_code, 302)
+        self.assertEqual(Membership.objects.get(pk=self.bob_m.pk).phone, "+14155550102")
+        self.assertEqual(alice.post(url, {**form, "phone": "+1 (415) 555-0199"}).status_code, 302)
+        self.assertEqual(Membership.objects.get(pk=self.bob_m.pk).phone, "+14155550199")
+        self.assertEqual(alice.post(url, {**form, "remove_phone": "on"}).status_code, 302)
+        self.assertEqual(Membership.objects.get(pk=self.bob_m.pk).phone, "")
