@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.permissions import AllowAny
@@ -14,6 +16,7 @@ from audit import selectors as audit_selectors
 from audit import signing
 from devices import services
 from devices.authentication import DeviceTokenAuthentication, IsDevice, calling_device
+from ony.api.output import renderer
 from ony.api.schema import errors
 from ony.api.validation import validated
 
@@ -63,6 +66,13 @@ class CheckpointOutput(serializers.Serializer):
     at = serializers.CharField()
     signature = serializers.CharField(help_text="Ed25519 over the note without it, base64.")
 
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        """The stored note exactly as signed: re-rendering it field by field could
+        reorder or drop what the signature covers."""
+        return dict(instance)
+
+
+render_checkpoint = renderer(CheckpointOutput)
 
 #: What a device's bearer authentication may refuse.
 DEVICE_AUTH = {401: "not_authenticated, invalid_device_token, device_revoked", 403: "device_frozen"}
@@ -104,7 +114,7 @@ class DeviceApi(APIView):
         summary="The calling device", responses={200: DeviceOutput, **errors(DEVICE_AUTH)}
     )
     def get(self, request: Request) -> Response:
-        return Response(DeviceOutput(request.auth).data)
+        return Response(DeviceOutput(calling_device(request)).data)
 
 
 class CheckpointApi(APIView):
@@ -121,4 +131,4 @@ class CheckpointApi(APIView):
         latest = audit_selectors.latest_checkpoint(calling_device(request).org)
         if latest is None:
             raise exceptions.NotFound("No checkpoint yet.", code="no_checkpoint")
-        return Response(CheckpointOutput(latest.as_note()).data)
+        return Response(render_checkpoint(latest.as_note()))

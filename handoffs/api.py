@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -32,15 +31,22 @@ from handoffs.serializers import (
     render_member_handoff,
     render_taxonomy,
 )
+from ony import selectors as org_selectors
 from ony.api.authentication import PersonalTokenAuthentication, VerifiedSessionAuthentication
 from ony.api.parsers import BoundedJSONParser
 from ony.api.schema import MEMBER_AUTH, errors
 from ony.api.validation import validated
-from ony.models import Organization, User
+from ony.models import User
 from ony.refusal import Refusal
 
 #: ``?wait=``: ASCII digits only (``str.isdigit`` takes "²" too, which ``int`` refuses).
 WAIT = re.compile(r"[0-9]{1,2}")
+
+
+#: What any handoff endpoint's authentication may refuse: each takes a device's
+#: bearer token, a member's API token or a dashboard session, and then lets
+#: only devices or only members through (403 ``permission_denied``).
+CALLER_AUTH = (DEVICE_AUTH, MEMBER_AUTH)
 
 
 class TaxonomyApi(APIView):
@@ -61,14 +67,14 @@ class TaxonomyApi(APIView):
     @extend_schema(
         summary="The action taxonomy",
         parameters=[OpenApiParameter("org", str, description="Members: one of your orgs' risks.")],
-        responses={200: TaxonomyOutput, **errors(_401="not_authenticated", _404="not_found")},
+        responses={200: TaxonomyOutput, **errors(*CALLER_AUTH, _404="not_found")},
     )
     def get(self, request: Request) -> Response:
         org = None
         if isinstance(request.auth, Device):
             org = request.auth.org
         elif slug := request.query_params.get("org"):
-            org = get_object_or_404(Organization.objects.for_user(request.user), slug=slug)
+            org = org_selectors.organization_of(request.user, slug)
         return Response(render_taxonomy(selectors.taxonomy_for(org)))
 
 
@@ -124,7 +130,7 @@ class HandoffsApi(HandoffView):
             ),
             200: OpenApiResponse(HandoffOutput, description="The same nonce again."),
             **errors(
-                DEVICE_AUTH,
+                *CALLER_AUTH,
                 _400="invalid (fields: required, invalid, max_length, invalid_action, not_nfc, "
                 "control_character, phone_number, unknown_field, invalid_choice), parse_error",
                 _413="request_too_large",
@@ -146,7 +152,7 @@ class HandoffsApi(HandoffView):
         ],
         responses={
             200: HandoffListOutput,
-            **errors(MEMBER_AUTH, _400="invalid_status"),
+            **errors(*CALLER_AUTH, _400="invalid_status"),
         },
     )
     def get(self, request: Request) -> Response:
@@ -175,7 +181,7 @@ class HandoffDetailApi(HandoffView):
                 ),
                 description="A device gets HandoffOutput; a member MemberHandoffOutput.",
             ),
-            **errors(DEVICE_AUTH, MEMBER_AUTH, _404="not_found"),
+            **errors(*CALLER_AUTH, _404="not_found"),
         },
     )
     def get(self, request: Request, request_id: str) -> Response:
@@ -197,7 +203,7 @@ class HandoffVerdictApi(HandoffView):
         responses={
             200: HandoffOutput,
             202: OpenApiResponse(HandoffOutput, description="Still pending."),
-            **errors(DEVICE_AUTH, _400="invalid_wait", _404="not_found"),
+            **errors(*CALLER_AUTH, _400="invalid_wait", _404="not_found"),
         },
     )
     def get(self, request: Request, request_id: str) -> Response:
@@ -219,7 +225,7 @@ class HandoffCancelApi(HandoffView):
         request=None,
         responses={
             200: HandoffOutput,
-            **errors(DEVICE_AUTH, _404="not_found", _409="already_decided"),
+            **errors(*CALLER_AUTH, _404="not_found", _409="already_decided"),
         },
     )
     def post(self, request: Request, request_id: str) -> Response:
@@ -243,7 +249,7 @@ class HandoffDecisionApi(HandoffView):
         responses={
             200: OpenApiResponse(MemberHandoffOutput, description="Decided, with its verdict."),
             **errors(
-                MEMBER_AUTH,
+                *CALLER_AUTH,
                 _400="invalid, otp_required",
                 _403="invalid_otp, otp_unavailable",
                 _404="not_found",

@@ -13,17 +13,12 @@ from django.db.models import QuerySet
 
 from devices.models import Device
 from handoffs import taxonomy
+from handoffs.errors import HandoffError, HandoffNotFound
 from handoffs.models import Handoff, Status
 from ony.models import Organization
-from ony.refusal import Refusal
 
 #: The most handoffs one list answer holds.
 PAGE_SIZE = 100
-
-
-class HandoffNotFound(Refusal):
-    def __init__(self) -> None:
-        super().__init__("not_found", "No such handoff.", 404)
 
 
 @dataclass(frozen=True)
@@ -96,7 +91,7 @@ def member_handoffs(user: Any, *, status: str = "", org_slug: str = "") -> Query
     handoffs = Handoff.objects.for_user(user).select_related("org", "device", "decided_by")
     if status:
         if status not in Status.values:
-            raise Refusal("invalid_status", f"status is one of {', '.join(Status.values)}.")
+            raise HandoffError("invalid_status", f"status is one of {', '.join(Status.values)}.")
         handoffs = handoffs.filter(status=status)
     if org_slug:
         handoffs = handoffs.filter(org__slug=org_slug)

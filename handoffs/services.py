@@ -22,13 +22,13 @@ from devices import services as devices
 from devices import verdicts
 from devices.models import Device
 from handoffs import metrics, selectors, signals, wakeup
+from handoffs.errors import HandoffError
 from handoffs.models import Handoff, Status
 from handoffs.taxonomy import Risk, effective_risk
 from ony.connector.verdict import DECIDED_VIA, format_verdict_time
 from ony.models import Membership, TOTPDevice
 from ony.models.org import PHONE_ROUTES, Route
 from ony.queue import enqueue
-from ony.refusal import Refusal
 from ony.roles import DECIDE
 
 #: How long a verdict stays valid for the connector after it is issued.
@@ -37,10 +37,6 @@ STATUS_OF = {"approve": Status.APPROVED, "deny": Status.DENIED, "ask": Status.DE
 EVENT_OF_VIA = {"deadline": Event.HANDOFF_EXPIRED, "cancel": Event.HANDOFF_CANCELLED}
 #: The decision an org's policy route makes at once, by route value.
 POLICY_DECISION: dict[str, str] = {Route.APPROVE: "approve", Route.ASK: "ask"}
-
-
-class HandoffError(Refusal):
-    """A handoff refusal."""
 
 
 def create(device: Device, **fields: Any) -> tuple[Handoff, bool]:

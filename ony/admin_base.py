@@ -184,8 +184,9 @@ class ReadOnlyOrgAdmin(OrgScopedAdmin[OrgOwnedT]):
 
 
 #: Secrets made by ``save_model`` for the ``response_add`` of the same request,
-#: which shows them once. Weakly keyed by the request: an entry lives no longer
-#: than its request, and the plain secret is never stored anywhere.
+#: which shows them once and forgets them. Weakly keyed by the request: an
+#: entry never outlives its request, and the plain secret is never written to
+#: the database, a session or a log.
 _new_secrets: WeakKeyDictionary[HttpRequest, str] = WeakKeyDictionary()
 
 

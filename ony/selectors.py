@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from ony.models import Membership, Organization
+from ony.models.tenancy import roles_by_org
 
 
 def organizations_of(user: Any) -> QuerySet[Organization]:
@@ -15,9 +16,19 @@ def organizations_of(user: Any) -> QuerySet[Organization]:
     return Organization.objects.for_user(user)
 
 
+def organization_of(user: Any, slug: str) -> Organization:
+    """``user``'s organization ``slug``; 404 for any other, whether or not it exists."""
+    return get_object_or_404(organizations_of(user), slug=slug)
+
+
+def roles_of(user: Any) -> dict[int, str]:
+    """``{organization pk: role}`` for the organizations ``user`` belongs to."""
+    return roles_by_org(user)
+
+
 def members_of(user: Any, slug: str) -> QuerySet[Membership]:
     """The members of ``user``'s organization ``slug``, in call order; 404 for any other org."""
-    org = get_object_or_404(organizations_of(user), slug=slug)
+    org = organization_of(user, slug)
     return (
         Membership.objects.for_user(user)
         .for_org(org)

@@ -249,6 +249,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "ony.api.schema.close_response_objects",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "HandoffStatusEnum": "handoffs.models.Status",
         "DeviceStatusEnum": "devices.api.DEVICE_STATUSES",

@@ -1,4 +1,4 @@
-"""The one seam to the telephony provider: place, end and text, through the twilio package.
+"""The one seam to the telephony provider: create and end calls, send texts, through twilio.
 
 SignalWire speaks Twilio's REST API under ``https://{space}/api/laml``, so
 the ``twilio`` client serves both (and the built-in simulator, which speaks

@@ -11,8 +11,9 @@ from handoffs.models import Handoff
 from ony.models.org import PHONE_ROUTES
 from telephony import services
 
-#: Channels whose decision needs no hang-up from here: the policy places no
-#: call, and a keypad decision ends its own call (``telephony.ivr``).
+#: Channels whose decision needs no hang-up from here: a keypad decision ends
+#: its own call (``telephony.ivr``). The policy decides only as a handoff is
+#: created, before any call, and sends no signal; it is listed to be safe.
 NO_HANG_UP_AFTER = frozenset({"policy", "ivr"})
 
 

@@ -18,6 +18,13 @@ def ring(attempt_id: int) -> str:
     return services.ring(attempt_id)
 
 
+@shared_task(name="telephony.place_call")
+def place_call(attempt_id: int) -> str:
+    """The name ``ring`` had before: messages an older version queued (a round's pause, a
+    retry's delay) or sends during a rolling deploy still ring. Remove once none can be left."""
+    return services.ring(attempt_id)
+
+
 @shared_task(name="telephony.end_calls")
 def end_calls(handoff_id: int) -> int:
     """Hang up the calls still open about a handoff decided elsewhere."""

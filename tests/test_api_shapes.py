@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from typing import Any
 
 import jsonschema
@@ -21,21 +22,41 @@ from audit import services as audit
 from devices import services as devices
 from ony import api_tokens
 from ony import services as org_services
+from ony.api.schema import split_codes
 from tests.base import OnyTestCase, bearer, current_code, enroll_device, make_handoff
 
 
 def json_schema(node: Any) -> Any:
-    """An OpenAPI 3.0 schema as JSON Schema: ``nullable`` as a null branch, no extra keys."""
+    """An OpenAPI 3.0 schema as JSON Schema: ``nullable`` becomes a null branch.
+
+    Nothing else is added: the published schema closes its response objects
+    itself (``additionalProperties: false``, ``ony.api.schema``).
+    """
     if isinstance(node, list):
         return [json_schema(item) for item in node]
     if not isinstance(node, dict):
         return node
     converted = {key: json_schema(value) for key, value in node.items()}
-    if "properties" in converted:
-        converted.setdefault("additionalProperties", False)
     if converted.pop("nullable", False):
         return {"anyOf": [converted, {"type": "null"}]}
     return converted
+
+
+FORMATS = jsonschema.FormatChecker()
+
+
+@FORMATS.checks("date-time", raises=ValueError)
+def is_utc_time(value: object) -> bool:
+    """Ony's times: RFC 3339, UTC, ``Z``."""
+    return not isinstance(value, str) or bool(UTC_TIME.fullmatch(value))
+
+
+UTC_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
+
+
+def documented_codes(description: str) -> list[str]:
+    """The codes an error response's description lists, without their notes in brackets."""
+    return [code.split(" (")[0] for code in split_codes(description.removeprefix("code: "))]
 
 
 class ApiShapeTests(OnyTestCase):
@@ -75,9 +96,11 @@ class ApiShapeTests(OnyTestCase):
         schema = {**json_schema(schema), "components": self.components}
         served = response.json()
         try:
-            jsonschema.validate(served, schema)
+            jsonschema.validate(served, schema, format_checker=FORMATS)
         except jsonschema.ValidationError as exc:
             self.fail(f"{method.upper()} {template} {status}: {exc.message}\n{served}")
+        if status >= 400:
+            self.assertIn(served["code"], documented_codes(documented["description"]))
         self.served.add((method, template, str(status)))
         return served
 
@@ -151,6 +174,9 @@ class ApiShapeTests(OnyTestCase):
         self.call("get", taxonomy, 200, path=f"{taxonomy}?org=acme", **self.member_auth())
         self.call("get", taxonomy, 404, path=f"{taxonomy}?org=globex", **self.member_auth())
         self.call("get", taxonomy, 401)
+        frozen = enroll_device(self.acme, "frozen-taxonomy")
+        devices.freeze(frozen.device, actor="system", reason="test")
+        self.call("get", taxonomy, 403, **self.device_auth(frozen.device_token))
 
     def walk_handoffs(self) -> None:
         handoffs = "/api/v1/handoffs"

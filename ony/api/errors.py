@@ -11,11 +11,12 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from rest_framework import exceptions
+from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from ony.api.output import renderer
 from ony.refusal import Refusal
 
 
@@ -27,8 +28,24 @@ class RefusalError(exceptions.APIException):
         self.status_code = refusal.status
 
 
+class ErrorSerializer(serializers.Serializer):
+    """Every error body, as served and as the OpenAPI schema documents it."""
+
+    code = serializers.CharField(help_text="Stable, snake_case: for programs.")
+    detail = serializers.CharField(help_text="For people.")
+    # The error shape's key. DRF's metaclass moves declared fields out of the class
+    # body, so at run time this never hides the Serializer.errors property.
+    errors = serializers.JSONField(  # type: ignore[assignment]  # popped by DRF's metaclass
+        required=False, help_text="Validation errors by field: {field: [{code, detail}]}."
+    )
+
+
+_render_error = renderer(ErrorSerializer)
+
+
 def error_body(code: str, detail: str, **extra: Any) -> dict[str, Any]:
-    return {"code": code, "detail": detail, **extra}
+    """``{"code", "detail"}`` (and ``errors`` for field errors), through ``ErrorSerializer``."""
+    return _render_error({"code": code, "detail": detail, **extra})
 
 
 #: Field errors whose framework message repeats what was sent: answered with

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse
-from rest_framework import serializers
 
-
-class ErrorSerializer(serializers.Serializer):
-    code = serializers.CharField(help_text="Stable, snake_case: for programs.")
-    detail = serializers.CharField(help_text="For people.")
-    # The error shape's key. DRF's metaclass moves declared fields out of the class
-    # body, so at run time this never hides the Serializer.errors property.
-    errors = serializers.JSONField(  # type: ignore[assignment]  # popped by DRF's metaclass
-        required=False, help_text="Validation errors by field: [{code, detail}]."
-    )
-
+from ony.api.errors import ErrorSerializer
 
 #: What a member's authentication may refuse (personal token or dashboard session).
 MEMBER_AUTH = {401: "not_authenticated, invalid_api_token", 403: "permission_denied"}
@@ -28,14 +20,50 @@ def errors(*auth: dict[int, str], **by_status: str) -> dict[int, OpenApiResponse
     ``devices.api.DEVICE_AUTH``); each ``_NNN`` lists the endpoint's own codes
     for status NNN, after those.
     """
-    codes: dict[int, str] = {}
+    codes: dict[int, list[str]] = {}
     for refusals in (*auth, {int(name.lstrip("_")): text for name, text in by_status.items()}):
         for status, text in refusals.items():
-            codes[status] = f"{codes[status]}, {text}" if status in codes else text
+            listed = codes.setdefault(status, [])
+            listed += [code for code in split_codes(text) if code not in listed]
     return {
-        status: OpenApiResponse(ErrorSerializer, description=f"code: {text}")
-        for status, text in sorted(codes.items())
+        status: OpenApiResponse(ErrorSerializer, description=f"code: {', '.join(listed)}")
+        for status, listed in sorted(codes.items())
     }
+
+
+def split_codes(text: str) -> list[str]:
+    """The codes in ``text``: ``"invalid (fields: a, b), parse_error"`` has two."""
+    return [code.strip() for code in re.split(r",\s*(?![^()]*\))", text) if code.strip()]
+
+
+def close_response_objects(result: dict, **kwargs: object) -> dict:
+    """drf-spectacular post-processing: no response object carries keys it does not list.
+
+    True of every body Ony serves (they are rendered by these serializers),
+    and what makes ``oneOf`` answers such as ``HandoffForCaller`` unambiguous.
+    """
+    components = result.get("components", {}).get("schemas", {})
+    pending = [
+        response.get("content", {}).get("application/json", {}).get("schema", {})
+        for operations in result.get("paths", {}).values()
+        for operation in operations.values()
+        for response in operation.get("responses", {}).values()
+    ]
+    closed: set[str] = set()
+    while pending:
+        node = pending.pop()
+        if isinstance(node, list):
+            pending.extend(node)
+        elif isinstance(node, dict):
+            ref = node.get("$ref", "")
+            name = ref.rsplit("/", 1)[-1]
+            if ref and name not in closed and name in components:
+                closed.add(name)
+                pending.append(components[name])
+            if "properties" in node:
+                node.setdefault("additionalProperties", False)
+            pending.extend(value for key, value in node.items() if key != "$ref")
+    return result
 
 
 def _document_scheme(target: str, name: str, definition: dict[str, str]) -> None:

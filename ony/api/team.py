@@ -11,7 +11,6 @@ from rest_framework.views import APIView
 from ony import selectors
 from ony.api.schema import errors
 from ony.models import Organization
-from ony.models.tenancy import roles_by_org
 
 
 class OrganizationOutput(serializers.Serializer):
@@ -54,7 +53,7 @@ class OrganizationListApi(APIView):
     )
     def get(self, request: Request) -> Response:
         orgs = selectors.organizations_of(request.user)
-        context = {"roles": roles_by_org(request.user)}
+        context = {"roles": selectors.roles_of(request.user)}
         return Response(OrganizationListOutput({"results": orgs}, context=context).data)
 
 

@@ -88,6 +88,7 @@ class Ony:
                 self.require(action, target, title=title or f"Call {function.__qualname__}")
                 return function(*args, **kwargs)
 
+            # wraps() keeps the signature at run time; mypy cannot see that guarded is an F.
             return guarded  # type: ignore[return-value]
 
         return decorate

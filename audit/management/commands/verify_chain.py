@@ -54,8 +54,8 @@ class Command(BaseCommand):
             raise CommandError(exc.args[0], returncode=2) from None
         ok = all(report.ok for report in reports)
         if options["as_json"]:
-            report = {"ok": ok, "chains": [r.as_dict() for r in reports]}
-            self.stdout.write(json.dumps(report, indent=2))
+            summary = {"ok": ok, "chains": [r.as_dict() for r in reports]}
+            self.stdout.write(json.dumps(summary, indent=2))
         else:
             for report in reports:
                 self.stdout.write(describe(report))

@@ -19,10 +19,9 @@ from collections.abc import Sequence
 from ony.connector.actions import Classification, Context
 from ony.connector.commands import cloud, databases, files, network, packages, vcs
 from ony.connector.commands.arguments import Handler
-from ony.connector.commands.vcs import current_branch
 from ony.connector.commands.walker import Walker, environment
 
-__all__ = ["COMMANDS", "Handler", "classify_shell", "current_branch"]
+__all__ = ["COMMANDS", "classify_shell"]
 
 
 def _registry(entries: Sequence[tuple[str, Handler]]) -> dict[str, Handler]:
