@@ -21,6 +21,39 @@ threads = int(os.environ.get("GUNICORN_THREADS", "256"))
 keepalive = 5
 graceful_timeout = 35  # let 30 s long-polls finish on restart
 accesslog = "-"
+# The path without its query string, and no referrer: query strings carry
+# searches (a member's email, a phone number) that have no place in a log.
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"'
+# Gunicorn's own loggers (access and errors) go through the same redaction as
+# Django's (phone numbers and emails masked, credentials blanked).
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "ony.redaction.RedactingFilter"}},
+    "formatters": {
+        "error": {"format": "%(asctime)s [%(process)d] [%(levelname)s] %(message)s"},
+        "access": {"format": "%(message)s"},
+    },
+    "handlers": {
+        "error": {
+            "class": "logging.StreamHandler",
+            "formatter": "error",
+            "filters": ["redact"],
+            "stream": "ext://sys.stderr",
+        },
+        "access": {
+            "class": "logging.StreamHandler",
+            "formatter": "access",
+            "filters": ["redact"],
+            "stream": "ext://sys.stdout",
+        },
+    },
+    "root": {"level": "INFO", "handlers": ["error"]},
+    "loggers": {
+        "gunicorn.error": {"level": "INFO", "handlers": ["error"], "propagate": False},
+        "gunicorn.access": {"level": "INFO", "handlers": ["access"], "propagate": False},
+    },
+}
 
 
 def on_starting(server: object) -> None:

@@ -7,11 +7,24 @@ the web process as in the worker, so services can enqueue tasks by name
 (``ony.queue``).
 """
 
+import logging
 import os
 
-from celery import Celery
+from celery import Celery, signals
+
+from ony.redaction import RedactingFilter
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ony.settings")
 
 app = Celery("ony")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+
+
+@signals.after_setup_logger.connect
+@signals.after_setup_task_logger.connect
+def redact_worker_logs(logger: logging.Logger, **kwargs: object) -> None:
+    """The worker and beat replace the root logger's handlers with their own at start-up
+    (dropping Django's, which redact): give theirs the same redaction."""
+    for handler in logger.handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())

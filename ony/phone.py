@@ -13,13 +13,31 @@ import phonenumbers
 from django.core.exceptions import ValidationError
 
 MASK_UNKNOWN = "+** *** *** ****"
-#: A phone number written out: "+" and 7 to 15 digits, maybe grouped by
-#: spaces, dots, dashes or brackets. (A masked one, +1 *** *** 1234, is not.)
-UNMASKED_PHONE = re.compile(r"\+\d(?:[\s().-]?\d){6,14}")
+#: Between two digits of a written-out number: spaces, dots, dashes, slashes
+#: or brackets, a few of them in a row ("+1 (415) 555-0100").
+_SEPARATORS = r"[\s().\-/\\]{0,3}"
+#: A phone number written out: in international form, "+" and 7 to 15 digits
+#: with any separators; or in the North American form with separators,
+#: "(415) 555-0100", "415.555.0100". (A masked one, +1 *** *** 1234, is not;
+#: nor are runs of digits without "+" or separators, such as commit hashes,
+#: ids and dates, which a bare digit count cannot tell from a number.)
+UNMASKED_PHONE = re.compile(
+    rf"\+{_SEPARATORS}\d(?:{_SEPARATORS}\d){{6,14}}"
+    r"|(?<![\w+])\(?\d{3}\)?[\s.\-]{1,2}\d{3}[\s.\-]\d{4}(?!\w)"
+)
 
 
 def contains_phone_number(text: str) -> bool:
+    """Whether ``text`` writes out a phone number (``UNMASKED_PHONE``)."""
     return UNMASKED_PHONE.search(text) is not None
+
+
+def mask_written_number(text: str) -> str:
+    """A number as ``UNMASKED_PHONE`` found it, masked: ``+1 *** *** 0100``, ``*** *** 0100``."""
+    digits = re.sub(r"\D", "", text)
+    if text.lstrip().startswith("+"):
+        return mask_phone("+" + digits)
+    return f"*** *** {digits[-4:]}"
 
 
 def normalize_e164(value: str) -> str:

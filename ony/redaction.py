@@ -1,20 +1,23 @@
-"""A logging filter that keeps phone numbers and credentials out of log output."""
+"""A logging filter that keeps phone numbers, email addresses and credentials out of logs."""
 
 from __future__ import annotations
 
 import logging
 import re
 
-from ony.phone import UNMASKED_PHONE, mask_phone
+from ony.phone import UNMASKED_PHONE, mask_written_number
 
 # Authorization header values and token-looking query parameters.
 _BEARER = re.compile(r"(?i)\b(bearer|token|basic)\s+[A-Za-z0-9._~+/=-]{8,}")
 _SECRET_PARAM = re.compile(r"(?i)\b(token|secret|password|key|otp|code)=([^&\s]+)")
+# Email addresses, also URL-encoded (``%40``).
+_EMAIL = re.compile(r"[\w.+-]+(?:@|%40)[\w-]+(?:\.[\w-]+)+")
 
 
 def redact(text: str) -> str:
-    """Mask phone numbers and blank out credentials in ``text``."""
-    text = UNMASKED_PHONE.sub(lambda m: mask_phone(re.sub(r"[^\d+]", "", m.group(0))), text)
+    """Mask phone numbers and email addresses and blank out credentials in ``text``."""
+    text = UNMASKED_PHONE.sub(lambda m: mask_written_number(m.group(0)), text)
+    text = _EMAIL.sub("[email]", text)
     text = _BEARER.sub(lambda m: f"{m.group(1)} [redacted]", text)
     return _SECRET_PARAM.sub(lambda m: f"{m.group(1)}=[redacted]", text)
 

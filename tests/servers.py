@@ -13,6 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
+from django.db import connection
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -65,3 +67,17 @@ def waiting_now(port: int) -> int:
     status, body = get(port, "/metrics")
     match = re.search(rb"^ony_verdict_waiters (\S+)$", body, re.M) if status == 200 else None
     return int(float(match.group(1))) if match else -1
+
+
+def shared_database_env() -> dict[str, str]:
+    """Environment for a server process that uses this test run's database.
+
+    Only PostgreSQL can be shared this way, and only rows a
+    ``TransactionTestCase`` commits are seen there.
+    """
+    db = connection.settings_dict
+    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
+    return {
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+    }

@@ -22,7 +22,7 @@ from telephony.checks import check_provider
 from telephony.conf import provider
 from telephony.simulator import Simulator, credentials, simulator
 from telephony.simulator.server import serve
-from tests.servers import ROOT, free_port, get, start_gunicorn, until
+from tests.servers import ROOT, free_port, get, shared_database_env, start_gunicorn, until
 
 SIGNALWIRE = {
     "SIGNALWIRE_PROJECT": "PJ-project",
@@ -237,14 +237,7 @@ class InvalidNumberFlagTests(TestCase):
 class GunicornRefusesTests(TransactionTestCase):
     def test_gunicorn_refuses_to_start_with_phone_routes_and_no_provider(self):
         org_services.create_organization(name="Acme", slug="acme", actor=SYSTEM)
-        db = connection.settings_dict
-        password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
-        env = {
-            "DJANGO_SETTINGS_MODULE": "tests.settings",
-            "DATABASE_URL": f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-            "ONY_TELEPHONY_SIMULATOR": "0",
-            "SIGNALWIRE_PROJECT": "",
-        }
+        env = {**shared_database_env(), "ONY_TELEPHONY_SIMULATOR": "0", "SIGNALWIRE_PROJECT": ""}
         with tempfile.TemporaryFile() as log:
             server = start_gunicorn(free_port(), env, log)
             try:

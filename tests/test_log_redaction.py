@@ -1,0 +1,138 @@
+"""Phone numbers and emails never reach a log, whichever process writes it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+from django.conf import settings
+from django.db import connection
+from django.test import Client, SimpleTestCase, TransactionTestCase
+
+from audit.events import SYSTEM
+from ony import services as org_services
+from ony.celery import app
+from ony.phone import contains_phone_number
+from ony.redaction import redact
+from tests import log_probe
+from tests.base import OnyTestCase, bearer, enroll_device
+from tests.servers import ROOT, free_port, get, shared_database_env, start_gunicorn, until
+
+WRITTEN_OUT = [
+    "+1 (415) 555-0101",
+    "+14155550101",
+    "+1-415-555-0101",
+    "+1  (415)  555  0101",
+    "+44 20 7946 0201",
+    "(415) 555-0101",
+    "415-555-0101",
+    "415.555.0101",
+]
+NOT_NUMBERS = [
+    "a1b2c3d4e5f6071234567890abcdef",
+    "2026-12-01",
+    "release-2026-12-01T15:00:00",
+    "20261201150000",
+    "10.0.0.1",
+    "192.168.100.200",
+    "v1.2.3",
+    "req_0123456789ab",
+    "+1 *** *** 0101",
+]
+
+
+class DetectionTests(SimpleTestCase):
+    def test_it_finds_a_number_however_it_is_written(self):
+        for text in WRITTEN_OUT:
+            with self.subTest(text):
+                self.assertTrue(contains_phone_number(f"call {text} now"))
+                self.assertNotIn("555", redact(f"call {text} now"))
+                self.assertIn("0101" if "0101" in text else "0201", redact(text))
+
+    def test_it_leaves_hashes_dates_addresses_and_ids_alone(self):
+        for text in NOT_NUMBERS:
+            with self.subTest(text):
+                self.assertFalse(contains_phone_number(text))
+                self.assertEqual(redact(text), text)
+
+    def test_it_masks_email_addresses_plain_or_url_encoded(self):
+        self.assertEqual(redact("q=alice%40acme.test and bob@acme.test"), "q=[email] and [email]")
+
+
+class AuditGuardTests(OnyTestCase):
+    def test_a_target_with_a_number_in_any_form_never_reaches_the_chain(self):
+        laptop = enroll_device(self.acme)
+        for number in WRITTEN_OUT:
+            with self.subTest(number):
+                body = {
+                    "action": "test.run",
+                    "target": f"notify {number}",
+                    "title": "t",
+                    "agent_session_id": "s",
+                    "nonce": "phone-target-0001",
+                }
+                r = Client().post(
+                    "/api/v1/handoffs",
+                    json.dumps(body),
+                    content_type="application/json",
+                    **bearer(laptop.device_token),
+                )
+                self.assertEqual(r.status_code, 400)
+                self.assertEqual(r.json()["errors"]["target"][0]["code"], "phone_number")
+
+
+@unittest.skipUnless(connection.vendor == "postgresql", "gunicorn needs a database it can share")
+class GunicornLogTests(TransactionTestCase):
+    def test_access_and_error_logs_mask_numbers_and_emails(self):
+        org_services.create_organization(name="Acme", slug="acme", actor=SYSTEM)
+        port = free_port()
+        with tempfile.TemporaryFile() as log:
+            server = start_gunicorn(port, shared_database_env(), log)
+            try:
+                until(lambda: get(port, "/healthz")[0] == 200, 60, "gunicorn to start")
+                get(port, "/admin/ony/membership/?q=alice%40acme.test")
+                get(port, "/api/v1/handoffs/+1-415-555-0101")  # 401, logged by Django too
+                get(port, "/no/such/page/(415)%20555-0101")
+            finally:
+                server.terminate()
+                server.wait(30)
+            log.seek(0)
+            output = log.read().decode()
+        self.assertIn('"GET /healthz HTTP/1.1" 200', output)  # the access log is on
+        self.assertIn("Unauthorized: /api/v1/handoffs/+1 *** *** 0101", output)  # Django's
+        for secret in ("alice", "acme.test", "555-0101", "555%20", "415-555"):
+            self.assertNotIn(secret, output)
+
+
+@unittest.skipUnless(settings.REDIS_URL, "needs a broker (REDIS_URL)")
+class WorkerLogTests(SimpleTestCase):
+    def test_a_real_workers_log_lines_are_masked(self):
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "PYTHONPATH": str(ROOT)}
+        command = [sys.executable, "-m", "celery", "-A", "ony", "worker", "--pool", "solo"]
+        command += ["--loglevel", "INFO", "--include", "tests.log_probe", "-Q", log_probe.QUEUE]
+        command += ["--without-mingle", "--without-gossip", "--without-heartbeat"]
+        worker = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            result = app.send_task(
+                "tests.log_text",
+                args=["call +1 (415) 555-0101 or write to alice@acme.test"],
+                queue=log_probe.QUEUE,
+            )
+            result.get(timeout=60)
+        finally:
+            worker.terminate()
+            output, _ = worker.communicate(timeout=30)
+        self.assertIn("probe says: call +1 *** *** 0101 or write to [email]", output)
+        self.assertNotIn("555-0101", output)
+        self.assertNotIn("alice@", output)
