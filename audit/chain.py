@@ -83,6 +83,8 @@ class Result:
     head_seq: int  # last verified seq (0: none)
     head_hash: bytes
     failure: Failure | None
+    checkpoints: int = 0  # checkpoints that matched
+    witnesses: int = 0  # witnesses that matched
 
     @property
     def ok(self) -> bool:
@@ -108,9 +110,11 @@ def verify(
     pending: Iterator[Expectation] = iter(expectations)
     expected = next(pending, None)
     prev_seq, prev_hash, count = 0, GENESIS, 0
+    matched = {"checkpoint": 0, "witness": 0}
 
     def fail(seq: int, kind: FailureKind, detail: str) -> Result:
-        return Result(count, prev_seq, prev_hash, Failure(seq, kind, detail))
+        failure = Failure(seq, kind, detail)
+        return Result(count, prev_seq, prev_hash, failure, *matched.values())
 
     # Canonical JSON sorts its keys, so an entry's text starts with
     # {"actor":ACTOR,"at":" and ends with ,"event":EVENT,"org":ORG,"seq":SEQ,
@@ -140,8 +144,9 @@ def verify(
                 return fail(seq, FailureKind.CHECKPOINT, f"{expected.source}: bad signature")
             if not hmac.compare_digest(expected.hash, row_hash):
                 return fail(seq, FailureKind.CHECKPOINT, f"{expected.source}: hash differs")
+            matched["checkpoint" if expected.source == "checkpoint" else "witness"] += 1
             expected = next(pending, None)
         prev_seq, prev_hash = seq, row_hash
     if expected is not None:
         return fail(expected.seq, FailureKind.CHECKPOINT, f"{expected.source}: entry gone")
-    return Result(count, prev_seq, prev_hash, None)
+    return Result(count, prev_seq, prev_hash, None, *matched.values())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import psycopg
@@ -151,7 +152,22 @@ def append_many(org: Organization, items: list[Item]) -> list[AuditEntry]:
         prev_hash = entry.hash
     entries = [entry for entry, _ in prepared]
     _insert(db, entries)
+    if settings.ONY_CHECKPOINT_ON_COMMIT:
+        transaction.on_commit(partial(checkpoint_after_commit, org.pk), using=DEFAULT_DB_ALIAS)
     return entries
+
+
+def checkpoint_after_commit(org_pk: int) -> None:
+    """Sign ``org_pk``'s head now that its appends committed (``ONY_CHECKPOINT_ON_COMMIT``).
+
+    The embedded mode has no beat to do it every minute; without a checkpoint
+    after the newest entries, deleting them would go unnoticed. Several
+    appends in one transaction ask more than once; after the first, the head
+    is already signed and nothing is done.
+    """
+    org = Organization.objects.filter(pk=org_pk).first()
+    if org is not None:
+        checkpoint(org)
 
 
 def _prepared(

@@ -39,6 +39,8 @@ class ChainReport:
             "org_id": self.org.public_id,
             "ok": self.ok,
             "entries": self.result.entries,
+            "checkpoints_checked": self.result.checkpoints,
+            "witnesses_checked": self.result.witnesses,
             "verified_through": self.result.head_seq,
             "head_hash": self.result.head_hash.hex() if self.result.head_seq else None,
             "failure": failure

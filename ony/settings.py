@@ -170,6 +170,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+# Without beat (the embedded mode) nothing would sign the chains' heads: sign
+# each organization's head as each transaction that appended to it commits.
+ONY_CHECKPOINT_ON_COMMIT = env.bool("ONY_CHECKPOINT_ON_COMMIT", default=not REDIS_URL)
+
 CELERY_BEAT_SCHEDULE = {
     # Sign each organization's chain head at least every minute while it grows.
     "audit-checkpoints": {"task": "audit.checkpoint_chains", "schedule": 60.0},

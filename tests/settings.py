@@ -16,6 +16,8 @@ os.environ.update(
         "ONY_CHECKPOINT_KEY": "Q2hlY2twb2ludCBrZXkgZm9yIHRlc3RzIG9ubHkhISE=",
         "ONY_PUBLIC_URL": "http://testserver",
         "ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
+        # The same in both modes (tests that want it turn it on themselves).
+        "ONY_CHECKPOINT_ON_COMMIT": "0",
     }
 )
 

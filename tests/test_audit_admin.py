@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.urls import reverse
 
+from audit import services as audit
 from audit.models import AuditEntry
 from ony.models import User
 from tests.base import OnyTestCase, make_person
@@ -55,6 +56,15 @@ class AuditAdminTests(OnyTestCase):
         self.assertContains(r, "genesis")
         self.assertEqual(r.content.decode().count('class="verified"'), 4)
         self.assertNotContains(r, "Globex")
+
+    def test_it_never_claims_checkpoints_it_did_not_check(self):
+        url = reverse("admin:audit_verify")
+        r = self.client_for(self.carol).get(url)
+        self.assertContains(r, "no signed checkpoint yet")
+        self.assertNotContains(r, "all match")
+        audit.checkpoint(self.acme)
+        r = self.client_for(self.carol).get(url)
+        self.assertContains(r, "1 signed checkpoint checked, all match.")
 
     def test_it_marks_where_the_chain_stops_matching(self):
         row_id, text = entry_row(self.acme.pk, 2)[:2]

@@ -8,10 +8,12 @@ from io import StringIO
 
 from django.core.management import load_command_class
 from django.core.management.base import CommandError
+from django.db import transaction
+from django.test import override_settings
 
 from audit import services as audit
 from audit.events import SYSTEM, Event
-from audit.models import AuditEntry
+from audit.models import AuditEntry, Checkpoint
 from ony import services
 from tests.base import OnyTestCase
 from tests.tamper import entry_row, sql
@@ -50,7 +52,9 @@ class VerifyChainCommandTests(OnyTestCase):
         status, out, _ = run()
         self.assertEqual(status, 0)
         seq, digest = self.head(self.acme)
-        self.assertIn(f"acme: OK, {seq} entries, head #{seq} {digest}", out)
+        self.assertIn(
+            f"acme: OK, {seq} entries, head #{seq} {digest}; 0 signed checkpoints matched", out
+        )
         self.assertIn("globex: OK", out)
         self.assertIn(f"{empty.slug}: OK", out)
 
@@ -83,6 +87,8 @@ class VerifyChainCommandTests(OnyTestCase):
                         "org_id": self.acme.public_id,
                         "ok": True,
                         "entries": seq,
+                        "checkpoints_checked": 0,
+                        "witnesses_checked": 0,
                         "verified_through": seq,
                         "head_hash": digest,
                         "failure": None,
@@ -103,13 +109,38 @@ class VerifyChainCommandTests(OnyTestCase):
 
     def test_it_checks_witnesses(self):
         seq, digest = self.head(self.acme)
-        self.assertEqual(run("--org", "acme", "--witness", f"{seq}:{digest}")[0], 0)
+        status, out, _ = run("--org", "acme", "--witness", f"{seq}:{digest}")
+        self.assertEqual(status, 0)
+        self.assertIn("; 0 signed checkpoints and 1 witness matched", out)
         audit.append(self.acme, Event.DEVICE_ENROLLED, SYSTEM, "dev_aa11")
         self.assertEqual(run("--org", "acme", "--witness", f"{seq}:{digest}")[0], 0)
         wrong = f"{seq}:{'0' * 64}"
         status, out, _ = run("--org", "acme", "--witness", wrong)
         self.assertEqual(status, 1)
         self.assertIn(f"BROKEN at #{seq} (checkpoint: witness {seq}: hash differs)", out)
+
+    def test_it_says_how_many_checkpoints_it_checked(self):
+        audit.checkpoint(self.acme)
+        audit.append(self.acme, Event.DEVICE_ENROLLED, SYSTEM, "dev_aa11")
+        audit.checkpoint(self.acme)
+        status, out, _ = run("--org", "acme")
+        self.assertEqual(status, 0)
+        self.assertIn("; 2 signed checkpoints matched", out)
+        self.assertEqual(
+            json.loads(run("--org", "acme", "--json")[1])["chains"][0]["checkpoints_checked"], 2
+        )
+
+    @override_settings(ONY_CHECKPOINT_ON_COMMIT=True)
+    def test_without_beat_each_commit_signs_the_head_so_truncation_shows(self):
+        with self.captureOnCommitCallbacks(execute=True), transaction.atomic():
+            audit.append(self.acme, Event.DEVICE_ENROLLED, SYSTEM, "dev_aa11")
+            audit.append(self.acme, Event.DEVICE_ENROLLED, SYSTEM, "dev_aa12")
+        seq, _ = self.head(self.acme)
+        self.assertEqual(Checkpoint.objects.for_org(self.acme).get().seq, seq)  # one, the head
+        sql("DELETE FROM audit_auditentry WHERE org_id = %s AND seq = %s", [self.acme.pk, seq])
+        status, out, _ = run("--org", "acme")
+        self.assertEqual(status, 1)
+        self.assertIn(f"BROKEN at #{seq} (checkpoint: checkpoint: entry gone)", out)
 
     def test_it_catches_truncation_with_a_witness(self):
         seq, digest = self.head(self.acme)

@@ -21,11 +21,18 @@ def describe(report: ChainReport) -> str:
         if not result.head_seq:
             return f"{slug}: OK, empty chain"
         head = f"#{result.head_seq} {result.head_hash.hex()}"
-        return f"{slug}: OK, {result.entries} entries, head {head}"
+        checked = _count(result.checkpoints, "signed checkpoint")
+        if result.witnesses:
+            checked += f" and {_count(result.witnesses, 'witness', 'witnesses')}"
+        return f"{slug}: OK, {result.entries} entries, head {head}; {checked} matched"
     return (
         f"{slug}: BROKEN at #{failure.seq} ({failure.kind.value}: {failure.detail}); "
         f"verified through #{result.head_seq}, entries from #{failure.seq} on are unverified"
     )
+
+
+def _count(n: int, one: str, many: str = "") -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 class Command(BaseCommand):
