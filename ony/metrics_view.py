@@ -1,4 +1,4 @@
-"""``GET /metrics``: Prometheus exposition, behind an optional bearer token."""
+"""``GET /metrics``: Prometheus exposition, behind a bearer token outside DEBUG."""
 
 from __future__ import annotations
 
@@ -23,7 +23,14 @@ def _registry() -> CollectorRegistry:
 
 
 def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus metrics: with ``ONY_METRICS_TOKEN`` set, to its bearer only; without one,
+    open in DEBUG (a laptop demo) and off otherwise (404 ``metrics_off``)."""
     token = settings.ONY_METRICS_TOKEN
+    if not token and not settings.DEBUG:
+        return JsonResponse(
+            error_body("metrics_off", "Metrics are off: set ONY_METRICS_TOKEN to serve them."),
+            status=404,
+        )
     if token:
         sent = request.headers.get("Authorization", "")
         if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):

@@ -239,7 +239,8 @@ REST_FRAMEWORK = {
 # shown in the dashboard's footer. Set it if you run a modified Ony.
 ONY_SOURCE_URL = env.str("ONY_SOURCE_URL", default="")
 
-# /metrics answers only with "Authorization: Bearer <this>" when set.
+# /metrics answers only with "Authorization: Bearer <this>" when set; unset, it
+# is off unless DEBUG is on.
 ONY_METRICS_TOKEN = env.str("ONY_METRICS_TOKEN", default="")
 
 # OpenAPI at /api/schema/, browsable at /api/docs/ (assets served locally).

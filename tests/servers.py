@@ -16,6 +16,8 @@ from typing import IO
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
+#: The /metrics token of the servers started here (DEBUG is off: no token, no metrics).
+METRICS_TOKEN = "test-metrics-token"
 
 
 def free_port() -> int:
@@ -30,6 +32,7 @@ def start_gunicorn(port: int, env: dict[str, str], log: IO[bytes]) -> subprocess
     # Test and benchmark orgs route high risks to the phone; the simulator is
     # their provider (gunicorn refuses to start with none: telephony.E001).
     full_env.setdefault("ONY_TELEPHONY_SIMULATOR", "1")
+    full_env.setdefault("ONY_METRICS_TOKEN", METRICS_TOKEN)
     full_env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     return subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"],
@@ -64,7 +67,7 @@ def get(port: int, path: str, headers: dict | None = None, timeout: float = 5) -
 
 def waiting_now(port: int) -> int:
     """The server's ``ony_verdict_waiters`` gauge (-1 when it cannot be read)."""
-    status, body = get(port, "/metrics")
+    status, body = get(port, "/metrics", {"Authorization": f"Bearer {METRICS_TOKEN}"})
     match = re.search(rb"^ony_verdict_waiters (\S+)$", body, re.M) if status == 200 else None
     return int(float(match.group(1))) if match else -1
 

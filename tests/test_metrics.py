@@ -13,6 +13,10 @@ def value(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
+TOKEN = "metrics-test-token"
+
+
+@override_settings(ONY_METRICS_TOKEN=TOKEN)
 class MetricsTests(OnyTestCase):
     def test_it_counts_handoffs_by_risk_decision_and_channel(self):
         device = enroll_device(self.acme).device
@@ -36,7 +40,7 @@ class MetricsTests(OnyTestCase):
         device = enroll_device(self.acme).device
         with self.captureOnCommitCallbacks(execute=True):
             handoff = make_handoff(device, "test.run", target="secret-target", title="t")
-        text = Client().get("/metrics").content.decode()
+        text = Client().get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}").content.decode()
         for private in (handoff.public_id, device.public_id, "secret-target", "acme", "test.run"):
             self.assertNotIn(private, text)
         self.assertIn("ony_handoffs_created_total", text)
@@ -44,6 +48,14 @@ class MetricsTests(OnyTestCase):
     def test_it_refuses_labels_outside_the_closed_sets(self):
         with self.assertRaises(ValueError):
             metrics.handoff_created("req_123")
+
+    @override_settings(ONY_METRICS_TOKEN="", DEBUG=False)
+    def test_without_a_token_it_is_off_outside_debug(self):
+        r = Client().get("/metrics")
+        self.assertEqual((r.status_code, r.json()["code"]), (404, "metrics_off"))
+        self.assertNotIn(b"ony_handoffs", r.content)
+        with self.settings(DEBUG=True):
+            self.assertEqual(Client().get("/metrics").status_code, 200)
 
     @override_settings(ONY_METRICS_TOKEN="s3cret-metrics-token")
     def test_it_asks_for_the_token_when_one_is_set(self):
