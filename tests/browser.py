@@ -2,6 +2,7 @@
 
 Never downloads a browser. Where /usr/bin/chromium is missing the browser
 tests skip, unless ONY_REQUIRE_BROWSER is set (CI sets it), where they fail.
+A test whose pages set off a Content-Security-Policy violation fails.
 """
 
 from __future__ import annotations
@@ -43,8 +44,19 @@ def page() -> Iterator:
             )
             context = browser.new_context()
             context.set_default_timeout(15_000)
-            yield context.new_page()
+            page = context.new_page()
+            refused: list[str] = []  # what the Content-Security-Policy blocked
+            page.on(
+                "console",
+                lambda message: (
+                    refused.append(message.text)
+                    if "Content Security Policy" in message.text
+                    else None
+                ),
+            )
+            yield page
             browser.close()
+            assert refused == [], f"the page broke its Content-Security-Policy: {refused}"
             # ORM calls made beside Playwright's event loop got a connection of
             # their own; close it, or the test database cannot be dropped.
             connections.close_all()

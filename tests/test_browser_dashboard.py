@@ -74,3 +74,9 @@ def test_it_shows_an_auditor_where_the_chain_stops_matching(page, live_server): 
     assert page.locator('tr[data-seq="1"] td.status').inner_text() == "failed"
     assert page.locator('tr[data-seq="2"] td.status').inner_text() == "unverified"
     assert page.locator('tr[data-seq="1"] td.hash').first.inner_text() == "genesis"
+
+
+def test_the_api_docs_render_under_the_content_security_policy(live_server, page):  # noqa: F811
+    page.goto(f"{live_server.url}/api/docs/")
+    page.wait_for_selector(".swagger-ui .opblock-summary", timeout=15_000)
+    assert "Create a handoff (device)" in page.content()
