@@ -8,6 +8,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
+from django.db import transaction
 from django.db.models import Count, Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 
@@ -221,6 +222,23 @@ class UserAdmin(SuperuserOnlyAdmin, DjangoUserAdmin):
     add_fieldsets = [
         (None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]}),
     ]
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        # Deleting a user removes their memberships first (audited); an org keeps
+        # one admin, so such a deletion is listed as "protected" and refused.
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        for membership in Membership.objects.filter(user__in=list(objs)).select_related("org"):
+            if services.is_last_admin(membership):
+                protected.append(f"{membership.user}: the last admin of {membership.org}")
+        return deleted, counts, perms_needed, protected
+
+    def delete_model(self, request: HttpRequest, obj: User) -> None:
+        services.delete_user(obj, by=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        with transaction.atomic():
+            for user in queryset:
+                services.delete_user(user, by=request.user)
 
 
 @admin.register(TOTPDevice)

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 
 from audit import services as audit
@@ -206,6 +207,32 @@ def remove_member(membership: Membership, *, actor: str) -> None:
     org, subject, role = current.org, current.public_id, current.role
     current.delete()
     audit.append(org, Event.MEMBER_REMOVED, actor, subject, {"role": role})
+
+
+@transaction.atomic
+def delete_user(user: User, *, by: Any) -> None:
+    """Delete ``user``, first removing each of their memberships as ``remove_member`` does.
+
+    Each removal is audited in its org's chain (``member.removed``, with
+    ``by``'s pseudonymous id there as actor). Refused, with nothing changed,
+    if it would leave an organization without an admin (``last_admin``).
+    """
+    for membership in Membership.objects.filter(user=user).select_related("org"):
+        remove_member(membership, actor=audit.actor_for(by, membership.org))
+    user.delete()
+
+
+def refuse_deleting_a_member(sender: type[User], instance: User, **kwargs: Any) -> None:
+    """``pre_delete`` for users: one with memberships is deleted only by ``delete_user``.
+
+    Anything else (a script, a bulk delete) would drop the memberships with
+    no audit entry, and perhaps an organization's last admin.
+    """
+    if Membership.objects.filter(user=instance).exists():
+        raise ProtectedError(
+            "Delete users who belong to organizations with ony.services.delete_user.",
+            set(Membership.objects.filter(user=instance)),
+        )
 
 
 def ensure_totp_device(user: User, name: str = "Authenticator") -> TOTPDevice:

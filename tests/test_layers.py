@@ -34,6 +34,9 @@ ORGANIZATIONS = (
     "ony.management.commands.seed_demo",
     "ony.management.commands.totp_device",
 )
+#: ``ony`` modules that wire the apps together: the URLs, and the app config
+#: whose ``ready()`` connects receivers.
+PROJECT = ("ony.urls", "ony.apps")
 #: Standard-library-only modules the connector shares with the server.
 CONNECTOR_SHARED = ("ony.canonical",)
 #: Layer names, bottom first; a module may import its own layer and those below.
@@ -42,7 +45,7 @@ ORDER = ("ony core", "audit", "organizations", "devices", "handoffs", "channels"
 
 def layer_of(module: str) -> tuple[str, str]:
     """(layer, app) of a server module; sibling apps share a layer but not an app."""
-    if module == "ony.urls":
+    if module in PROJECT:
         return "project", "ony"
     if any(module == name or module.startswith(name + ".") for name in ORGANIZATIONS):
         return "organizations", "ony"
