@@ -252,6 +252,7 @@ class HandoffDecisionApi(HandoffView):
                 *CALLER_AUTH,
                 _400="invalid, otp_required",
                 _403="invalid_otp, otp_unavailable",
+                _429="otp_throttled",
                 _404="not_found",
                 _409="already_decided",
             ),

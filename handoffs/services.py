@@ -28,6 +28,7 @@ from handoffs.taxonomy import Risk, effective_risk
 from ony.connector.verdict import DECIDED_VIA, format_verdict_time
 from ony.models import Membership, TOTPDevice
 from ony.models.org import PHONE_ROUTES, Route
+from ony.models.totp import CodeCheck
 from ony.queue import enqueue
 from ony.roles import DECIDE
 
@@ -347,7 +348,12 @@ def _check_otp(membership: Membership, handoff: Handoff, otp: str) -> None:
         raise HandoffError("otp_unavailable", "You have no TOTP device to confirm with.", 403)
     if not otp:
         raise HandoffError("otp_required", "Approving this needs your 6-digit TOTP code.", 400)
-    if not device.verify_token(otp):
+    check = device.verify_decision_code(otp)
+    if check is CodeCheck.THROTTLED:
+        raise HandoffError(
+            "otp_throttled", "Too many wrong codes: wait a little before the next one.", 429
+        )
+    if check is not CodeCheck.ACCEPTED:
         with transaction.atomic():  # recorded even though the approval is refused
             audit.append(handoff.org, Event.OTP_FAILED, membership.public_id, handoff.public_id)
         raise HandoffError("invalid_otp", "That TOTP code is not valid.", 403)

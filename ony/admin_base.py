@@ -12,7 +12,8 @@ from weakref import WeakKeyDictionary
 
 from django.conf import settings
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
+from django.contrib.auth.signals import user_login_failed
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
@@ -25,14 +26,36 @@ from ony.models import Organization
 from ony.models.tenancy import OrgOwned, OrgScopedQuerySet, has_role, org_ids_for, roles_by_org
 from ony.roles import MANAGE, READ
 
+#: The one answer to any failed login: it never tells a wrong password from a
+#: wrong or missing code, or a locked device from either.
+LOGIN_REFUSED = (
+    "Please enter a correct email, password and authenticator code. Note that codes "
+    "change every 30 seconds and each works once."
+)
+
 
 class OnyAdminLoginForm(OTPAdminAuthenticationForm):
-    """django-otp's admin login form, choosing the user's only device for them.
+    """django-otp's admin login form, with one error for every failure.
 
     Since django-otp 1.7 the form asks which device a code is for (trying each
     would count failures against the others). People here have one TOTP
     device, so a code typed with no device chosen goes to that one.
+
+    A wrong code after a right password counts as a failed login for the
+    lockout (django-axes), as a wrong password does.
     """
+
+    def clean(self) -> dict[str, Any]:
+        try:
+            return super().clean()
+        except ValidationError:
+            if self.user_cache is not None:  # the password was right, the code was not
+                user_login_failed.send(
+                    sender=type(self),
+                    credentials={"username": self.cleaned_data.get("username", "")},
+                    request=self.request,
+                )
+            raise ValidationError(LOGIN_REFUSED, code="invalid_login") from None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -1,11 +1,15 @@
-"""Who is asking: ``request.user`` as a ``User`` on pages only signed-in people reach."""
+"""Who is asking: the signed-in ``User``, the client's address, the account a login names."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
 from ony.models import User
+from ony.models.user import normalize_email
 
 
 def signed_in_user(request: HttpRequest) -> User:
@@ -19,3 +23,29 @@ def signed_in_user(request: HttpRequest) -> User:
     if not isinstance(user, User):
         raise PermissionDenied
     return user
+
+
+def client_address(request: HttpRequest) -> str:
+    """The client's address for rate limits: REMOTE_ADDR, or the one ``NUM_PROXIES`` back.
+
+    The same rule as the API's throttles (``REST_FRAMEWORK["NUM_PROXIES"]``):
+    ``X-Forwarded-For`` counts only as far as trusted proxies wrote it, never
+    as the client sent it, which anyone can vary to dodge a limit.
+    """
+    remote = request.META.get("REMOTE_ADDR", "")
+    proxies = settings.REST_FRAMEWORK.get("NUM_PROXIES", 0)
+    forwarded = request.headers.get("x-forwarded-for")
+    if not proxies or not forwarded:
+        return remote
+    addresses = forwarded.split(",")
+    return addresses[-min(proxies, len(addresses))].strip()
+
+
+def login_username(request: HttpRequest, credentials: dict[str, Any] | None = None) -> str:
+    """The account a login names, as stored (emails are case-insensitive here).
+
+    django-axes counts failures per account with this, so "ALICE@acme.test"
+    and "alice@acme.test" are one account, as they are for logging in.
+    """
+    data = credentials if credentials is not None else request.POST
+    return normalize_email(str((data or {}).get("username", "")))

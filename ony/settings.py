@@ -10,6 +10,7 @@ refuses to start unless ``SECRET_KEY``, ``ONY_ENCRYPTION_KEYS`` and
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -83,6 +84,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "csp",
+    "axes",
     "ony.apps.OnyConfig",
     "audit",
     "devices",
@@ -102,7 +104,31 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Dashboard logins (django-axes): after ONY_LOGIN_FAILURE_LIMIT wrong tries
+# (a wrong password or a wrong code) for one account, or from one client
+# address, logins for it are refused for ONY_LOGIN_LOCKOUT_MINUTES; each new
+# try while locked starts the wait again. Only failures are recorded.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("ONY_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("ONY_LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
+AXES_USERNAME_FORM_FIELD = "username"  # the login form's field (it holds the email)
+AXES_USERNAME_CALLABLE = "ony.auth.login_username"
+AXES_CLIENT_IP_CALLABLE = "ony.auth.client_address"
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False  # no start-up banner in every command's output
+AXES_SENSITIVE_PARAMETERS = ["password", "otp_token"]
 
 ROOT_URLCONF = "ony.urls"
 WSGI_APPLICATION = "ony.wsgi.application"

@@ -19,6 +19,7 @@ from devices import services as devices
 from handoffs import services as handoffs
 from handoffs.models import Handoff, Status
 from ony.models import Membership, TOTPDevice
+from ony.models.totp import CodeCheck
 from telephony import voice
 from telephony.models import CallAttempt, CallStatus, Outcome, Stage, step_token
 from telephony.services import TelephonyError, locked_attempt
@@ -142,7 +143,8 @@ def keys(code: str, step: str, digits: str) -> str:
 
 def _code_entered(attempt: CallAttempt, member: Membership, digits: str) -> str:
     device = TOTPDevice.objects.filter(user=member.user, confirmed=True).first()
-    if device is not None and device.verify_token(digits):
+    # A throttled code is not even checked: it counts as a wrong one.
+    if device is not None and device.verify_decision_code(digits) is CodeCheck.ACCEPTED:
         words = "Code accepted. Approved. Goodbye."
         return _decide(attempt, member, "approve", Outcome.APPROVED, words)
     audit.append(attempt.org, Event.OTP_FAILED, member.public_id, attempt.handoff.public_id)

@@ -118,9 +118,9 @@ class TelephonyTestCase(LiveServerTestCase):
         return str(device.totp().token()).zfill(device.digits)
 
     def typing_takes_a_while(self, membership) -> None:
-        """Age the last failure past django-otp's throttle delay, as a person's typing would."""
+        """Age the last wrong code past the decision throttle's delay, as typing would."""
         TOTPDevice.objects.filter(user=membership.user).update(
-            throttling_failure_timestamp=timezone.now() - timedelta(minutes=1)
+            decision_failed_at=timezone.now() - timedelta(minutes=1)
         )
 
     def wrong_code_of(self, membership) -> str:

@@ -23,6 +23,7 @@ from devices import services as devices
 from ony import api_tokens
 from ony import services as org_services
 from ony.api.schema import split_codes
+from ony.models import TOTPDevice
 from tests.base import OnyTestCase, bearer, current_code, enroll_device, make_handoff
 
 
@@ -241,7 +242,17 @@ class ApiShapeTests(OnyTestCase):
             "post", decision, 404, path=detail.format(request_id="req_x") + "/decision",
             json={"decision": "deny"}, **member,
         )  # fmt: skip
-        code = current_code(self.bob_m.user.totpdevice_set.get())
+        bob_device = self.bob_m.user.totpdevice_set.get()
+        code = current_code(bob_device)
+        wrong = str((int(code) + 500_000) % 1_000_000).zfill(6)
+        approve = {"decision": "approve"}
+        self.call(
+            "post", decision, 403, path=at + "/decision", json={**approve, "otp": wrong}, **member
+        )
+        self.call(
+            "post", decision, 429, path=at + "/decision", json={**approve, "otp": code}, **member
+        )
+        TOTPDevice.objects.filter(pk=bob_device.pk).update(decision_failed_at=None)  # time passes
         decided = self.call(
             "post", decision, 200, path=at + "/decision",
             json={"decision": "approve", "otp": code}, **member,

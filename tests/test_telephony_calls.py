@@ -115,7 +115,7 @@ class KeypadTests(TelephonyTestCase):
         self.assertIn("not valid", " ".join(call.prompt))
         self.assertEqual(self.handoff().status, Status.PENDING)
 
-        self.typing_takes_a_while(self.alice_m)  # past django-otp's throttle after a failure
+        self.typing_takes_a_while(self.alice_m)  # past the throttle after a wrong code
         simulator.press(call.sid, self.code_of(self.alice_m))
         outcome = asking.outcome()
         self.assertTrue(outcome.approved, outcome)
