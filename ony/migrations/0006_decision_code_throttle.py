@@ -4,20 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ony', '0005_critical_policy_floor'),
+        ("ony", "0005_critical_policy_floor"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='totpdevice',
-            name='decision_failed_at',
+            model_name="totpdevice",
+            name="decision_failed_at",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='totpdevice',
-            name='decision_failures',
-            field=models.PositiveIntegerField(default=0, editable=False, help_text='Wrong decision codes in a row (not login codes).'),
+            model_name="totpdevice",
+            name="decision_failures",
+            field=models.PositiveIntegerField(
+                default=0,
+                editable=False,
+                help_text="Wrong decision codes in a row (not login codes).",
+            ),
         ),
     ]
