@@ -24,6 +24,7 @@ class Event(StrEnum):
     DEVICE_REVOKED = "device.revoked"
     DEVICE_FROZEN = "device.frozen"
     DEVICE_UNFROZEN = "device.unfrozen"
+    DEVICE_THROTTLED = "device.throttled"
     HANDOFF_CREATED = "handoff.created"
     HANDOFF_DECIDED = "handoff.decided"
     HANDOFF_EXPIRED = "handoff.expired"

@@ -58,6 +58,9 @@ def django_setup(migrate: bool = False, redis: bool = False) -> None:
             "ONY_AUDIT_KEYS": "b1:" + base64.b64encode(_key("audit")).decode(),
             "ONY_CHECKPOINT_KEY": base64.b64encode(_key("checkpoint")).decode(),
             "LOG_LEVEL": "WARNING",
+            # Benchmarks park hundreds of waits from one device on purpose.
+            "ONY_PHONE_HANDOFF_RATE": "1000000/minute",
+            "ONY_MAX_WAITS_PER_DEVICE": "100000",
         }
     )
     if redis:

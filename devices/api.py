@@ -92,7 +92,7 @@ class EnrollApi(APIView):
         responses={
             201: EnrollOutput,
             **errors(
-                _400="invalid, parse_error, invalid_name, enrollment_token_invalid, "
+                _400="invalid, parse_error, too_deep, invalid_name, enrollment_token_invalid, "
                 "enrollment_token_used, enrollment_token_expired",
                 _415="unsupported_media_type",
                 _429="throttled",

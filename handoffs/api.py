@@ -132,9 +132,11 @@ class HandoffsApi(HandoffView):
             **errors(
                 *CALLER_AUTH,
                 _400="invalid (fields: required, invalid, max_length, invalid_action, not_nfc, "
-                "control_character, phone_number, unknown_field, invalid_choice), parse_error",
+                "control_character, invalid_text, phone_number, unknown_field, invalid_choice), "
+                "parse_error, too_deep",
                 _413="request_too_large",
                 _415="unsupported_media_type",
+                _429="throttled",
             ),
         },
     )
@@ -203,7 +205,7 @@ class HandoffVerdictApi(HandoffView):
         responses={
             200: HandoffOutput,
             202: OpenApiResponse(HandoffOutput, description="Still pending."),
-            **errors(*CALLER_AUTH, _400="invalid_wait", _404="not_found"),
+            **errors(*CALLER_AUTH, _400="invalid_wait", _404="not_found", _429="too_many_waits"),
         },
     )
     def get(self, request: Request, request_id: str) -> Response:
@@ -250,7 +252,7 @@ class HandoffDecisionApi(HandoffView):
             200: OpenApiResponse(MemberHandoffOutput, description="Decided, with its verdict."),
             **errors(
                 *CALLER_AUTH,
-                _400="invalid, otp_required",
+                _400="invalid, parse_error, too_deep, otp_required",
                 _403="invalid_otp, otp_unavailable",
                 _429="otp_throttled",
                 _404="not_found",

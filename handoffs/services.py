@@ -12,6 +12,7 @@ import hashlib
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -25,6 +26,7 @@ from handoffs import metrics, selectors, signals, wakeup
 from handoffs.errors import HandoffError
 from handoffs.models import Handoff, Status
 from handoffs.taxonomy import Risk, effective_risk
+from ony import ratelimit
 from ony.connector.verdict import DECIDED_VIA, format_verdict_time
 from ony.models import Membership, TOTPDevice
 from ony.models.org import PHONE_ROUTES, Route
@@ -73,6 +75,13 @@ def create(device: Device, **fields: Any) -> tuple[Handoff, bool]:
     )
     created = (Event.HANDOFF_CREATED, device.public_id, handoff.public_id, _created_data(handoff))
     route = org.route(risk.label)
+    if route in PHONE_ROUTES and not _within_phone_rate(device):
+        existing = _existing(device, fields["nonce"])  # a retry of one it already made
+        if existing is None:
+            raise HandoffError(
+                "throttled", "Too many requests that phone a person from this device.", 429
+            )
+        return expire_if_due(existing), False
     decision = POLICY_DECISION.get(route)
     try:
         with transaction.atomic():
@@ -99,6 +108,23 @@ def create(device: Device, **fields: Any) -> tuple[Handoff, bool]:
             handoff.risk, decision, "policy", handoff.created_at, handoff.decided_at
         )
     return handoff, True
+
+
+def _within_phone_rate(device: Device) -> bool:
+    """Count a handoff that would phone a person; whether the device is within its rate.
+
+    The first refusal in each window is audited (``device.throttled``); the
+    rest are only refused.
+    """
+    rate = ratelimit.Rate.parse(settings.ONY_PHONE_HANDOFF_RATE)
+    key = f"phone-handoffs:{device.pk}"
+    if ratelimit.allow(key, rate):
+        return True
+    if ratelimit.first_refusal(key, rate):
+        data = {"limit": rate.limit, "seconds": rate.seconds}
+        with transaction.atomic():
+            audit.append(device.org, Event.DEVICE_THROTTLED, SYSTEM, device.public_id, data)
+    return False
 
 
 def _created_data(handoff: Handoff) -> dict[str, Any]:
@@ -292,11 +318,22 @@ def wait_for_verdict(device: Device, request_id: str, wait: float) -> Handoff:
 
     Wakes the moment a decision commits (``handoffs.wakeup``), and no later
     than the handoff's deadline, when it expires. The database connection is
-    closed while waiting, so hundreds of waiters hold no connections.
+    closed while waiting, so hundreds of waiters hold no connections. A
+    device may have ``ONY_MAX_WAITS_PER_DEVICE`` waits at once; one more is
+    refused (``too_many_waits``, 429) before it takes a thread.
     """
     handoff = for_device(device, request_id)
     if handoff.status != Status.PENDING or wait <= 0:
         return handoff
+    with wakeup.wait_slot(device.pk, settings.ONY_MAX_WAITS_PER_DEVICE) as granted:
+        if not granted:
+            raise HandoffError(
+                "too_many_waits", "This device has too many verdict waits open at once.", 429
+            )
+        return _wait(device, handoff, request_id, wait)
+
+
+def _wait(device: Device, handoff: Handoff, request_id: str, wait: float) -> Handoff:
     with wakeup.waiting(handoff.public_id) as decided:
         handoff = for_device(device, request_id)  # registered first: nothing slips by
         if handoff.status == Status.PENDING:

@@ -14,10 +14,11 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import redis
 from django.conf import settings
+from django.core.cache import cache
 from prometheus_client import Gauge
 
 logger = logging.getLogger(__name__)
@@ -130,3 +131,30 @@ def publish(request_id: str) -> None:
             _publisher(settings.REDIS_URL).publish(CHANNEL_PREFIX + request_id, b"1")
         except redis.RedisError:
             logger.warning("could not publish a decision; waiters will find it when they re-read")
+
+
+#: How long a device's count of open waits lives untouched: it outlives any
+#: wait (30 s at most), and corrects itself should a process die mid-wait.
+WAIT_SLOT_TTL_SECONDS = 120
+
+
+@contextmanager
+def wait_slot(device_pk: int, limit: int) -> Iterator[bool]:
+    """Hold one of the ``limit`` wait slots of device ``device_pk``; yields whether one was free.
+
+    The count lives in the cache (Redis: shared by every process), so the
+    limit holds across web workers. Slots are given back when the block ends.
+    """
+    key = f"ony:waits:{device_pk}"
+    cache.add(key, 0, timeout=WAIT_SLOT_TTL_SECONDS)
+    try:
+        held = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=WAIT_SLOT_TTL_SECONDS)
+        held = 1
+    cache.touch(key, WAIT_SLOT_TTL_SECONDS)
+    try:
+        yield held <= limit
+    finally:
+        with suppress(ValueError):  # expired meanwhile: nothing to give back
+            cache.decr(key)

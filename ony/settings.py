@@ -210,6 +210,14 @@ CELERY_BEAT_SCHEDULE = {
     "handoff-deadlines": {"task": "handoffs.expire_overdue", "schedule": 30.0},
 }
 
+# How many handoffs that phone a person one device may create (DRF rate
+# syntax). More are refused (429 "throttled"): a flood of calls is how
+# approvals get rubber-stamped.
+ONY_PHONE_HANDOFF_RATE = env.str("ONY_PHONE_HANDOFF_RATE", default="6/minute")
+# How many verdict long-polls one device may have waiting at once (429
+# "too_many_waits" beyond): each holds a server thread while it waits.
+ONY_MAX_WAITS_PER_DEVICE = env.int("ONY_MAX_WAITS_PER_DEVICE", default=8)
+
 # Content-Security-Policy (django-csp): nothing from elsewhere, no inline
 # script or style but the few blocks carrying this response's nonce, no
 # framing. The dashboard, the softphone and the API docs work under it.

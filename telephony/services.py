@@ -23,8 +23,10 @@ from audit import services as audit
 from audit.events import SYSTEM, Event
 from handoffs import services as handoffs
 from handoffs.models import Handoff, Status
+from handoffs.taxonomy import Risk
 from ony import services as org_services
-from ony.models import Membership
+from ony.models import Membership, Organization
+from ony.models.org import PHONE_ROUTES
 from ony.queue import enqueue
 from ony.refusal import Refusal
 from telephony import client, metrics, voice
@@ -80,7 +82,10 @@ def call_next(handoff_id: int) -> CallAttempt | None:
     """Save the attempt for the next approver and enqueue the call; ``None`` if nobody is due.
 
     Nobody is due when the handoff is decided or past its deadline, a call
-    about it is still open, or the org has no callable approver.
+    about it is still open, or the org has no callable approver. An approver
+    gets one call at a time: one who is on (or being rung for) another call is
+    passed over for the next in this round who is free; when none is, the
+    handoff waits in line, and the end of a call wakes it (``finish``).
     """
     with transaction.atomic():
         handoff = (
@@ -100,7 +105,9 @@ def call_next(handoff_id: int) -> CallAttempt | None:
         if not people:
             logger.warning("handoff %s: nobody on call can be phoned", handoff.public_id)
             return None
-        slot = next_slot(attempts.order_by("-pk").first(), len(people))
+        slot = _first_free(people, next_slot(attempts.order_by("-pk").first(), len(people)))
+        if slot is None:
+            return None  # everyone due is on a call: wait in line
         member = people[slot.position]
         attempt = CallAttempt.objects.create(
             org=handoff.org,
@@ -119,6 +126,24 @@ def call_next(handoff_id: int) -> CallAttempt | None:
         pause = settings.ONY_CALL_ROUND_PAUSE if slot.round and not slot.position else 0
         enqueue("telephony.ring", attempt.pk, countdown=pause)
     return attempt
+
+
+def _first_free(people: list[Membership], slot: Slot) -> Slot | None:
+    """``slot``, or the first later one of its round whose approver is not on a call."""
+    for position in range(slot.position, len(people)):
+        if not _on_another_call(people[position]):
+            return Slot(slot.round, position)
+    return None
+
+
+def _on_another_call(member: Membership) -> bool:
+    """Whether ``member`` has a call open; locks their row until the caller's commit.
+
+    The lock serializes the escalations of every handoff that would ring
+    them, so that two cannot both find them free.
+    """
+    Membership.objects.select_for_update(of=("self",)).filter(pk=member.pk).first()
+    return CallAttempt.objects.for_org(member.org_id).filter(member=member).open().exists()
 
 
 def ring(attempt_id: int) -> str:
@@ -205,9 +230,14 @@ def text_dashboard_link(attempt: CallAttempt, member: Membership) -> None:
 
 @transaction.atomic
 def finish(attempt: CallAttempt, status: str, outcome: str = "") -> CallAttempt:
-    """End ``attempt`` once (audited); escalate unless the call decided the handoff."""
+    """End ``attempt`` once (audited); escalate unless the call decided the handoff.
+
+    The approver is free again: handoffs waiting in line for them are woken.
+    """
     current = (
-        CallAttempt.objects.select_for_update().select_related("handoff", "org").get(pk=attempt.pk)
+        CallAttempt.objects.select_for_update(of=("self",))
+        .select_related("handoff", "org")
+        .get(pk=attempt.pk)
     )
     if current.ended:
         return current
@@ -226,7 +256,34 @@ def finish(attempt: CallAttempt, status: str, outcome: str = "") -> CallAttempt:
     metrics.call_ended(status, current.outcome)
     if current.outcome not in DECIDED_OUTCOMES:
         enqueue("telephony.call_next", current.handoff_id)
+    for handoff_id in waiting_in_line(current.org_id, but=current.handoff_id):
+        enqueue("telephony.call_next", handoff_id)
     return current
+
+
+#: The most handoffs one ended call wakes at once (the rest wake at the next).
+WAKE_AT_MOST = 20
+
+
+def waiting_in_line(org_id: int, *, but: int) -> list[int]:
+    """Ids of the org's pending handoffs that wait for an approver, oldest first.
+
+    They are routed to the phone, before their deadline, with no call open:
+    each ``call_next`` rings the approver due if they are free, and leaves
+    the others waiting.
+    """
+    org = Organization.objects.get(pk=org_id)
+    phoned = [risk.label for risk in Risk if org.route(risk.label) in PHONE_ROUTES]
+    open_calls = CallAttempt.objects.for_org(org_id).open().values("handoff_id")
+    waiting = (
+        Handoff.objects.for_org(org_id)
+        .filter(status=Status.PENDING, deadline__gt=timezone.now(), risk__in=phoned)
+        .exclude(pk__in=open_calls)
+        .exclude(pk=but)
+        .order_by("created_at")
+        .values_list("pk", flat=True)
+    )
+    return list(waiting[:WAKE_AT_MOST])
 
 
 def end_calls(handoff_id: int) -> int:

@@ -18,6 +18,10 @@ os.environ.update(
         "ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
         # The same in both modes (tests that want it turn it on themselves).
         "ONY_CHECKPOINT_ON_COMMIT": "0",
+        # Many tests ask for many phone-routed handoffs from one device; the
+        # tests of these limits set their own.
+        "ONY_PHONE_HANDOFF_RATE": "100000/minute",
+        "ONY_MAX_WAITS_PER_DEVICE": "1000",
     }
 )
 

@@ -197,6 +197,10 @@ class ApiShapeTests(OnyTestCase):
         self.call("post", handoffs, 401, json=self.create_body())
         self.call("post", handoffs, 413, json=self.create_body(payload="x" * 300_000), **auth)
         self.call("post", handoffs, 415, data="x", content_type="text/plain", **auth)
+        with self.settings(ONY_PHONE_HANDOFF_RATE="0/minute"):  # phone-routed: none allowed
+            self.call(
+                "post", handoffs, 429, json=self.create_body(nonce="shapes-nonce-0003"), **auth
+            )
         frozen = enroll_device(self.acme, "frozen-3")
         devices.freeze(frozen.device, actor="system", reason="test")
         self.call(
@@ -227,6 +231,8 @@ class ApiShapeTests(OnyTestCase):
         verdict = detail + "/verdict"
         self.call("get", verdict, 202, path=at + "/verdict?wait=0", **auth)
         self.call("get", verdict, 400, path=at + "/verdict?wait=99", **auth)
+        with self.settings(ONY_MAX_WAITS_PER_DEVICE=0):
+            self.call("get", verdict, 429, path=at + "/verdict?wait=1", **auth)
         self.call("get", verdict, 401, path=at + "/verdict")
         self.call("get", verdict, 403, path=at + "/verdict", **member)
         self.call("get", verdict, 404, path=detail.format(request_id="req_x") + "/verdict", **auth)

@@ -194,3 +194,35 @@ class HostileServerTests(SimpleTestCase):
         self.assertIn("timeout", reason)
         self.assertTrue(paths[1].startswith(f"/api/v1/handoffs/{REQUEST_ID}/verdict?wait="))
         self.assertEqual(paths[-1], f"/api/v1/handoffs/{REQUEST_ID}/cancel")
+
+    def test_a_server_without_a_free_wait_slot_is_asked_again_until_it_answers(self):
+        created: dict[str, Any] = {}
+        busy = {"answers": 0}
+
+        def crowded(method: str, path: str, body: dict | None):
+            if path == "/api/v1/handoffs":
+                assert body is not None
+                created.update(body)
+                return 201, handoff(created, None)
+            if busy["answers"] < 2:  # two other waits of this device hold the slots
+                busy["answers"] += 1
+                return 429, {"code": "too_many_waits", "detail": "Too many waits."}
+            return 200, handoff(created, verdict_for(created))
+
+        with FakeServer(crowded) as server:
+            self.configure(server, deadline_seconds=30)
+            decision, _ = decision_of(self.home.hook())
+            verdict_polls = [path for _, path, _ in server.requests if "/verdict" in path]
+        self.assertEqual(decision, "allow")
+        self.assertEqual(len(verdict_polls), 3)
+
+    def test_any_other_429_still_fails_closed(self):
+        def throttled(method: str, path: str, body: dict | None):
+            if path == "/api/v1/handoffs":
+                assert body is not None
+                return 201, handoff(body, None)
+            return 429, {"code": "throttled", "detail": "Slow down."}
+
+        with FakeServer(throttled) as server:
+            self.configure(server, fail_mode="deny")
+            self.assertEqual(decision_of(self.home.hook())[0], "deny")

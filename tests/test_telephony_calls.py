@@ -13,10 +13,16 @@ from devices.models import Device
 from handoffs import services as handoffs
 from handoffs.models import Handoff, Status
 from ony.models import Membership
-from telephony.models import CallStatus, Outcome
+from telephony.models import CallAttempt, CallStatus, Outcome
 from telephony.simulator import SimulatorError, simulator
 from tests.servers import until
-from tests.telephony import ALICE_PHONE, BOB_PHONE, CAROL_PHONE, TelephonyTestCase
+from tests.telephony import (
+    ALICE_PHONE,
+    BOB_PHONE,
+    CAROL_PHONE,
+    TelephonyTestCase,
+    migration_handoff,
+)
 
 
 def metric(name: str, **labels: str) -> float:
@@ -302,3 +308,36 @@ class ProviderErrorTests(TelephonyTestCase):
         simulator.answer(call.sid)
         simulator.press(call.sid, "2")
         self.assertEqual(asking.outcome().decision, "deny")
+
+
+class OneCallAtATimeTests(TelephonyTestCase):
+    def test_a_busy_approver_is_passed_over_and_a_request_waits_while_all_are_busy(self):
+        first = migration_handoff(self.laptop.device, "line-0001", title="First")
+        simulator.answer(self.ringing(ALICE_PHONE).sid)  # Alice is on the first call
+        second = migration_handoff(self.laptop.device, "line-0002", title="Second")
+        bob_call = self.ringing(BOB_PHONE)  # not Alice, who is busy: Bob, who is free
+        third = migration_handoff(self.laptop.device, "line-0003", title="Third")
+        self.assertEqual(self.attempts(handoff=third), [])  # both busy: it waits in line
+        self.assertEqual(len(simulator.ringing(ALICE_PHONE)), 0)
+
+        [alice_call] = [c for c in simulator.calls.values() if c.to == ALICE_PHONE]
+        simulator.press(alice_call.sid, "1")  # her call ends: the third is her next
+        until(lambda: Handoff.objects.get(pk=first.pk).status == Status.APPROVED, 10, "approval")
+        third_call = self.ringing(ALICE_PHONE)
+        self.assertIn("Third", " ".join(simulator.answer(third_call.sid).prompt))
+        self.assertEqual([a.member for a in self.attempts(handoff=third)], [self.alice_m])
+        self.assertEqual([a.member for a in self.attempts(handoff=second)], [self.bob_m])
+        self.assertEqual(bob_call.status, "ringing")
+
+    def test_many_requests_at_once_ring_each_approver_once(self):
+        for n in range(6):  # as fast as an agent can ask
+            migration_handoff(self.laptop.device, f"flood-{n:04d}", title=f"Request {n}")
+        self.ringing(ALICE_PHONE)
+        self.ringing(BOB_PHONE)  # the next request goes to the next approver who is free
+        until(lambda: CallAttempt.objects.count() == 2, 10, "two calls")
+        self.assertEqual(len(simulator.ringing(ALICE_PHONE)), 1)
+        self.assertEqual(len(simulator.ringing(BOB_PHONE)), 1)
+        self.assertEqual(
+            sorted(a.member_id for a in CallAttempt.objects.all()),
+            sorted([self.alice_m.pk, self.bob_m.pk]),
+        )

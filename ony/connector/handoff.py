@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 MAX_WAIT_SECONDS = 30
 #: Stop waiting this long before the deadline, to withdraw the handoff in time.
 CANCEL_RESERVE_SECONDS = 2.0
+#: How long to wait before asking again when the server has no wait slot free.
+BUSY_RETRY_SECONDS = 2.0
 MAX_PAYLOAD_CHARS = 65536
 REQUEST_ID = re.compile(r"^req_[A-Za-z0-9]{1,64}$")
 
@@ -119,6 +121,11 @@ def ask(
             status, data = server.call(
                 "GET", f"/api/v1/handoffs/{request_id}/verdict?wait={wait}", timeout=left
             )
+            if status == 429 and _code(data) == "too_many_waits":
+                # This device already has as many waits open as the server
+                # allows (other agents on this machine): ask again shortly.
+                time.sleep(min(BUSY_RETRY_SECONDS, max(0.0, left - 1)))
+                continue
             if status not in (200, 202):
                 raise refusal(status, data)
             verdict = _handoff(data, request, request_id)["verdict"]
@@ -130,6 +137,10 @@ def ask(
         return Outcome(decision, exc.reason, str(exc), request_id)
     except Exception as exc:  # never let a surprise become anything but "no"
         return Outcome(ERROR, "internal_error", f"{type(exc).__name__}: {exc}", request_id)
+
+
+def _code(data: Any) -> str:
+    return str(data.get("code", "")) if isinstance(data, dict) else ""
 
 
 def _handoff(data: dict[str, Any], request: Request, request_id: str | None = None) -> dict:
