@@ -278,7 +278,7 @@ ONY_TOTP_THROTTLE_FACTOR = 1
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["ony.api.authentication.VerifiedSessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["ony.api.renderers.SafeJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["ony.api.parsers.BoundedJSONParser"],
     "EXCEPTION_HANDLER": "ony.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

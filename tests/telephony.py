@@ -15,13 +15,13 @@ from django.test import LiveServerTestCase, override_settings
 from django.utils import timezone
 
 from audit.events import SYSTEM
-from handoffs.models import Handoff
+from handoffs.models import Handoff, Status
 from ony import services as org_services
 from ony.connector.handoff import Outcome
 from ony.connector.sdk import Ony
 from ony.models import TOTPDevice
 from ony.roles import Role
-from telephony.models import CallAttempt
+from telephony.models import ENDED, CallAttempt, CallStatus, Stage
 from telephony.simulator import simulator
 from telephony.simulator.core import Call
 from tests.base import enroll_device, make_handoff
@@ -79,6 +79,7 @@ class TelephonyTestCase(LiveServerTestCase):
         self.addCleanup(settings.disable)
         simulator.reset()
         self.addCleanup(simulator.reset)
+        self.addCleanup(self.stop_everything)
 
         self.acme = org_services.create_organization(name="Acme", slug="acme", actor=SYSTEM)
         self.alice_m = self.person("alice@acme.test", Role.ADMIN, ALICE_PHONE, 1)
@@ -88,6 +89,15 @@ class TelephonyTestCase(LiveServerTestCase):
         self.home = ConnectorHome()
         self.addCleanup(self.home.close)
         self.client_sdk = Ony(self.home.write(self.live_server_url, self.laptop))
+
+    def stop_everything(self) -> None:
+        """Leave nothing that could ring on after the test: once the simulator's callbacks
+        have arrived, what still waits is withdrawn and open calls are ended, quietly."""
+        simulator.settle()
+        Handoff.objects.filter(status=Status.PENDING).update(status=Status.CANCELLED)
+        CallAttempt.objects.exclude(status__in=ENDED).update(
+            status=CallStatus.CANCELED, stage=Stage.DONE
+        )
 
     def person(self, email: str, role: str, phone: str, order: int):
         membership = org_services.add_member(

@@ -58,9 +58,16 @@ NO_ECHO = {
 }
 
 
+def _field_name(name: str) -> str:
+    """A field name as it may go back into an error: names are input (an unknown
+    field's especially), so anything unprintable is escaped and long ones cut."""
+    shown = name if name.isprintable() else name.encode("unicode_escape").decode("ascii")
+    return shown if len(shown) <= 64 else shown[:63] + "…"
+
+
 def _field_errors(detail: Any, codes: Any) -> Any:
     if isinstance(detail, dict):
-        return {key: _field_errors(value, codes[key]) for key, value in detail.items()}
+        return {_field_name(key): _field_errors(value, codes[key]) for key, value in detail.items()}
     if isinstance(detail, list):
         return [_field_errors(item, code) for item, code in zip(detail, codes, strict=False)]
     return {"code": codes, "detail": NO_ECHO.get(codes, str(detail))}
