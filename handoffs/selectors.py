@@ -11,11 +11,14 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from audit.models import AuditEntry
 from devices.models import Device
 from handoffs import taxonomy
 from handoffs.errors import HandoffError, HandoffNotFound
 from handoffs.models import Handoff, Status
 from ony.models import Organization
+from ony.models.tenancy import roles_by_org
+from ony.roles import DECIDE, Role
 
 #: The most handoffs one list answer holds.
 PAGE_SIZE = 100
@@ -96,3 +99,27 @@ def member_handoffs(user: Any, *, status: str = "", org_slug: str = "") -> Query
     if org_slug:
         handoffs = handoffs.filter(org__slug=org_slug)
     return handoffs[:PAGE_SIZE]
+
+
+@dataclass(frozen=True)
+class Reader:
+    """What the person looking at a handoff may do with it."""
+
+    role: str | None  # their role in its organization (None: an operator outside it)
+    may_decide: bool
+    may_read_payload: bool
+
+
+def reader_of(user: Any, handoff: Handoff) -> Reader:
+    """Members and admins decide and read payloads; viewers read them if the org lets them."""
+    role = roles_by_org(user).get(handoff.org_id)
+    may_decide = role in DECIDE
+    may_read = may_decide or (role == Role.VIEWER and handoff.org.viewers_read_payloads)
+    return Reader(role, may_decide, may_read)
+
+
+def audit_trail(handoff: Handoff) -> QuerySet[AuditEntry]:
+    """The audit entries about ``handoff``, in chain order."""
+    return (
+        AuditEntry.objects.for_org(handoff.org_id).filter(subject=handoff.public_id).order_by("seq")
+    )

@@ -361,13 +361,21 @@ def needs_otp(handoff: Handoff) -> bool:
     )
 
 
-def decide_as_member(user: Any, handoff: Handoff, decision: str, otp: str = "") -> Handoff:
-    """A member's decision through the API (``decided_via: api``).
+#: The channels through which a signed-in person decides (``decide_as_member``).
+MEMBER_CHANNELS = frozenset({"api", "dashboard"})
+
+
+def decide_as_member(
+    user: Any, handoff: Handoff, decision: str, otp: str = "", *, via: str = "api"
+) -> Handoff:
+    """A member's decision through the API or the dashboard (``decided_via``: ``via``).
 
     Needs role ``member`` or ``admin`` in the handoff's org, and for an
     approval that ``needs_otp``, a valid TOTP code of the member's own
     device. A wrong code is audited (``otp.failed``) and never approves.
     """
+    if via not in MEMBER_CHANNELS:
+        raise ValueError(f"a member decides through {sorted(MEMBER_CHANNELS)}, not {via!r}")
     membership = Membership.objects.for_org(handoff.org).filter(user=user).first()
     if membership is None or deciding_member(membership.pk, handoff.org_id) is None:
         raise _refuse_decider()
@@ -376,7 +384,7 @@ def decide_as_member(user: Any, handoff: Handoff, decision: str, otp: str = "") 
         raise HandoffError("already_decided", f"This handoff is already {handoff.status}.", 409)
     if decision == "approve" and needs_otp(handoff):
         _check_otp(membership, handoff, otp)
-    return decide(handoff, decision, via="api", actor=membership.public_id, by=membership)
+    return decide(handoff, decision, via=via, actor=membership.public_id, by=membership)
 
 
 def _check_otp(membership: Membership, handoff: Handoff, otp: str) -> None:

@@ -69,6 +69,7 @@ class OrganizationAdmin(admin.ModelAdmin):
             },
         ),
         ("Risk", {"fields": ["risk_overrides"]}),
+        ("Payloads", {"fields": ["viewers_read_payloads"]}),
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:

@@ -77,6 +77,9 @@ class OnyAdminSite(OTPAdminSite):
 
     login_form = OnyAdminLoginForm
     site_url = None  # the dashboard is the whole site
+    # The width goes to the pages (the inbox has many columns); the index
+    # lists every section, and the breadcrumbs lead back to it.
+    enable_nav_sidebar = False
     site_header = "Ony"
     site_title = "Ony"
     index_title = "Dashboard"

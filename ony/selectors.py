@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from ony.models import Membership, Organization
+from ony.models import Membership, Organization, User
 from ony.models.tenancy import roles_by_org
 
 
@@ -35,3 +36,20 @@ def members_of(user: Any, slug: str) -> QuerySet[Membership]:
         .select_related("user")
         .order_by("oncall_order", "user__email")
     )
+
+
+def display_names(public_ids: Iterable[str]) -> dict[str, str]:
+    """``{mem_/usr_ id: the person's name or email}``, for showing pseudonyms to people.
+
+    Looked up for display only (the audit chain keeps the pseudonym). The
+    caller passes ids it already may show, from rows scoped to the viewer's
+    organizations.
+    """
+    wanted = set(public_ids)
+    names: dict[str, str] = {}
+    members = Membership.objects.filter(public_id__in=wanted).select_related("user")
+    for member in members:
+        names[member.public_id] = member.user.full_name or member.user.email
+    for user in User.objects.filter(public_id__in=wanted - set(names)):
+        names[user.public_id] = user.full_name or user.email
+    return names

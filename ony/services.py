@@ -44,6 +44,7 @@ EDITABLE_ORG_FIELDS = (
     "policy_high",
     "policy_critical",
     "risk_overrides",
+    "viewers_read_payloads",
 )
 
 

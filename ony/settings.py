@@ -363,5 +363,7 @@ LOGGING = {
         "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         # twilio logs every request and its headers at INFO.
         "twilio.http_client": {"level": "WARNING"},
+        # django-axes logs every login at INFO; its failures come at WARNING.
+        "axes": {"level": "WARNING"},
     },
 }

@@ -35,10 +35,16 @@ def make_person(org: Organization, email: str, role: str, phone: str = "") -> Me
     return membership
 
 
-def current_code(device: TOTPDevice) -> str:
-    """The code an authenticator app would show right now."""
+def current_code(device: TOTPDevice, steps_ahead: int = 0) -> str:
+    """The code an authenticator app would show now (or ``steps_ahead`` time steps later).
+
+    A code works once: after one was used (at the login, say), the next
+    step's code is the one still accepted (the device tolerates a step of drift).
+    """
     device.refresh_from_db()
-    return str(device.totp().token()).zfill(device.digits)
+    totp = device.totp()
+    totp.time += steps_ahead * device.step
+    return str(totp.token()).zfill(device.digits)
 
 
 def verified_client(user: User) -> Client:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.db import connections
@@ -62,3 +63,32 @@ def page() -> Iterator:
             connections.close_all()
     finally:
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+#: The two widths every page is looked at: a laptop, and a phone (an SMS link opens there).
+WIDTHS = (1280, 390)
+
+
+def screenshots(page: Any, folder: Path, name: str) -> list[Path]:
+    """Full-page screenshots of ``page`` at each of ``WIDTHS``, saved in ``folder``.
+
+    ``folder`` is the test's temporary folder; set ONY_SCREENSHOTS to a folder
+    to keep a copy there for a look after the run.
+    """
+    saved = []
+    keep = os.environ.get("ONY_SCREENSHOTS")
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        path = folder / f"{name}-{width}.png"
+        page.screenshot(path=str(path), full_page=True)
+        if keep:
+            Path(keep).mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(Path(keep) / path.name), full_page=True)
+        saved.append(path)
+    page.set_viewport_size({"width": WIDTHS[0], "height": 900})
+    return saved
+
+
+def scrolls_sideways(page: Any) -> bool:
+    """Whether the page is wider than the window (a phone would scroll it sideways)."""
+    return bool(page.evaluate("document.documentElement.scrollWidth > window.innerWidth"))

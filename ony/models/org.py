@@ -131,6 +131,11 @@ class Organization(models.Model):
         validators=[validate_risk_overrides],
         help_text='Raise actions\' risks, e.g. {"deploy.staging": "high"}. Never lowers one.',
     )
+    viewers_read_payloads = models.BooleanField(
+        default=False,
+        help_text="Let viewers read the payloads agents attach (diffs, logs, commands). "
+        "Members and admins always may; a viewer otherwise sees only that one exists.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = OrganizationQuerySet.as_manager()
