@@ -115,3 +115,25 @@ class Checkpoint(AppendOnlyModel):
     def as_note(self) -> dict[str, Any]:
         """The signed note as published to devices and auditors."""
         return {**json.loads(self.note), "signature": self.signature}
+
+
+class ChainStatus(OrgOwned):
+    """How an organization's chain last verified, for the dashboard (one row per org).
+
+    Written by every verification (``audit.verification.verify_org``): the
+    verify page, ``manage.py verify_chain`` and beat's hourly
+    ``audit.verify_chains``. It records a result; the chain is the proof.
+    """
+
+    org = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="chain_status")
+    verified_at = models.DateTimeField()
+    ok = models.BooleanField()
+    entries = models.PositiveBigIntegerField()
+    checkpoints = models.PositiveIntegerField(help_text="Signed checkpoints that matched.")
+    failure = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name_plural = "chain statuses"
+
+    def __str__(self) -> str:
+        return f"{self.org}: {'verified' if self.ok else 'BROKEN'} at {self.verified_at}"

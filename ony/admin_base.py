@@ -80,6 +80,9 @@ class OnyAdminSite(OTPAdminSite):
     # The width goes to the pages (the inbox has many columns); the index
     # lists every section, and the breadcrumbs lead back to it.
     enable_nav_sidebar = False
+    # The panels above the list of sections come from ony.dashboard, which
+    # ony.urls serves at this site's index URL.
+    index_template = "admin/ony/index.html"
     site_header = "Ony"
     site_title = "Ony"
     index_title = "Dashboard"

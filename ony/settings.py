@@ -206,6 +206,8 @@ ONY_CHECKPOINT_ON_COMMIT = env.bool("ONY_CHECKPOINT_ON_COMMIT", default=not REDI
 CELERY_BEAT_SCHEDULE = {
     # Sign each organization's chain head at least every minute while it grows.
     "audit-checkpoints": {"task": "audit.checkpoint_chains", "schedule": 60.0},
+    # Verify every chain, so the dashboard says when each last verified.
+    "audit-verification": {"task": "audit.verify_chains", "schedule": 3600.0},
     # Expire pending handoffs whose own expiry task was lost (a worker was down).
     "handoff-deadlines": {"task": "handoffs.expire_overdue", "schedule": 30.0},
 }

@@ -14,7 +14,7 @@ from handoffs.api import (
     HandoffVerdictApi,
     TaxonomyApi,
 )
-from ony import metrics_view, views
+from ony import dashboard, metrics_view, views
 from ony.api import team
 
 # Swagger UI's script is a file of its own (the split view), but it styles its
@@ -24,6 +24,9 @@ api_docs = csp_replace({"style-src": [SELF, UNSAFE_INLINE]})(
 )
 
 urlpatterns = [
+    # The dashboard's index (admin:index resolves here first) and its live panels.
+    path("admin/", admin.site.admin_view(dashboard.index), name="dashboard"),
+    path("admin/panels/", admin.site.admin_view(dashboard.panels), name="dashboard-panels"),
     path("admin/", admin.site.urls),
     path("telephony/", include("telephony.urls")),
     path("healthz", views.healthz, name="healthz"),

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from audit.events import SYSTEM
 from handoffs import services as handoff_services
@@ -128,3 +129,17 @@ def test_a_decision_made_elsewhere_shows_without_a_reload(live_server, page):  #
     handoff_services.decide_as_member(bob.user, handoff, "deny")  # through the API, say
     page.wait_for_selector("#decided", timeout=15_000)
     assert "Denied via api by bob@acme.test" in page.locator("#decided").inner_text()
+
+
+def test_the_index_counts_what_waits_without_a_reload(live_server, page, tmp_path):  # noqa: F811
+    acme, alice, _ = team()
+    services.update_member(alice.memberships.get(), actor=SYSTEM, oncall_order=1)
+    log_in(page, live_server, "alice@acme.test", code_of(alice))
+    assert page.locator("#panel-pending .ony-big").inner_text() == "0"
+    make_handoff(enroll_device(acme, "build-laptop").device, "deploy.production")
+    expect(page.locator("#panel-pending .ony-big")).to_have_text("1", timeout=15_000)
+    assert page.title().startswith("(1) ")
+    assert "deploy.production" in page.locator("#panel-pending").inner_text()
+    assert "alice@acme.test" in page.locator("#panel-oncall").inner_text()
+    screenshots(page, tmp_path, "index")
+    assert not scrolls_sideways_at(page, 390)

@@ -34,9 +34,9 @@ ORGANIZATIONS = (
     "ony.management.commands.seed_demo",
     "ony.management.commands.totp_device",
 )
-#: ``ony`` modules that wire the apps together: the URLs, and the app config
-#: whose ``ready()`` connects receivers.
-PROJECT = ("ony.urls", "ony.apps")
+#: ``ony`` modules that wire the apps together: the URLs, the app config whose
+#: ``ready()`` connects receivers, and the dashboard's index, which reads them all.
+PROJECT = ("ony.urls", "ony.apps", "ony.dashboard")
 #: Standard-library-only modules the connector shares with the server.
 CONNECTOR_SHARED = ("ony.canonical",)
 #: Layer names, bottom first; a module may import its own layer and those below.
