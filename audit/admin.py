@@ -6,22 +6,31 @@ from typing import Any, ClassVar
 
 from django.contrib import admin
 from django.core.paginator import Paginator
+from django.db.models import CharField, F, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce, NullIf
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import NoReverseMatch, path, reverse
+from django.utils.html import format_html
 
 from audit.chain import show_hash
 from audit.models import AuditEntry, Checkpoint
 from audit.verification import verify_org
 from ony.admin_base import ReadOnlyOrgAdmin
-from ony.models import Organization
+from ony.models import Membership, Organization, User
 
 ENTRIES_PER_PAGE = 50
 
 
+#: Events whose data says how a handoff ended.
+OUTCOMES = frozenset({"handoff.decided", "handoff.expired", "handoff.cancelled"})
+
+
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyOrgAdmin[AuditEntry]):
-    list_display = ["seq", "org", "event", "actor", "subject", "created_at", "short_hash"]
+    """The chain, readable: names beside pseudonyms (for display only), decisions, links."""
+
+    list_display = ["seq", "org", "event", "who", "outcome", "about", "created_at", "short_hash"]
     list_filter = [("org", admin.RelatedOnlyFieldListFilter), "event"]
     search_fields = ["subject", "actor"]
     list_select_related = ["org"]
@@ -42,9 +51,57 @@ class AuditEntryAdmin(ReadOnlyOrgAdmin[AuditEntry]):
     readonly_fields = fields
     actions = None
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AuditEntry]:
+        # The person behind a pseudonym, looked up for display only (the chain
+        # keeps the pseudonym): a member of the entry's own org, or an operator.
+        member = Membership.objects.filter(public_id=OuterRef("actor"), org=OuterRef("org"))
+        operator = User.objects.filter(public_id=OuterRef("actor"))
+        text = CharField()
+
+        def name(prefix: str) -> Coalesce:
+            full_name = NullIf(F(f"{prefix}full_name"), Value(""))
+            return Coalesce(full_name, F(f"{prefix}email"), output_field=text)
+
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                actor_name=Coalesce(
+                    Subquery(member.annotate(name=name("user__")).values("name")[:1]),
+                    Subquery(operator.annotate(name=name("")).values("name")[:1]),
+                    output_field=text,
+                )
+            )
+        )
+
+    @admin.display(description="Who", ordering="actor")
+    def who(self, obj: AuditEntry) -> str:
+        name = getattr(obj, "actor_name", None)
+        if not name:
+            return obj.actor
+        return format_html('{} <span class="ony-meta">{}</span>', name, obj.actor)
+
+    @admin.display(description="Outcome")
+    def outcome(self, obj: AuditEntry) -> str:
+        if obj.event not in OUTCOMES:
+            return ""
+        data = obj.data
+        return f"{data.get('decision', '')} via {data.get('decided_via', '')}"
+
+    @admin.display(description="About", ordering="subject")
+    def about(self, obj: AuditEntry) -> str:
+        if obj.subject.startswith("req_"):
+            try:
+                url = reverse("admin:handoffs_handoff_by_request", args=[obj.subject])
+            except NoReverseMatch:
+                return obj.subject
+            return format_html('<a href="{}">{}</a>', url, obj.subject)
+        return obj.subject
+
     @admin.display(description="Hash")
     def short_hash(self, obj: AuditEntry) -> str:
-        return obj.hash_hex[:16]
+        full = obj.hash_hex
+        return format_html('<code class="ony-hash" title="{}">{}…</code>', full, full[:12])
 
     @admin.display(description="Prev")
     def prev(self, obj: AuditEntry) -> str:
@@ -57,7 +114,11 @@ class AuditEntryAdmin(ReadOnlyOrgAdmin[AuditEntry]):
     def changelist_view(
         self, request: HttpRequest, extra_context: dict | None = None
     ) -> HttpResponse:
-        extra_context = {**(extra_context or {}), "verify_url": reverse("admin:audit_verify")}
+        extra_context = {
+            **(extra_context or {}),
+            "title": "Audit entries",
+            "verify_url": reverse("admin:audit_verify"),
+        }
         return super().changelist_view(request, extra_context)
 
     def verify_view(self, request: HttpRequest) -> HttpResponse:
@@ -102,10 +163,13 @@ def _row(entry: AuditEntry, report: Any) -> dict[str, Any]:
         status = "failed"
     else:
         status = "unverified"
+    prev = show_hash(bytes(entry.prev_hash))
     return {
         "entry": entry,
-        "prev": show_hash(bytes(entry.prev_hash)),
+        "prev": prev,
+        "prev_short": prev if prev == "genesis" else prev[:12] + "…",
         "hash": bytes(entry.hash).hex(),
+        "hash_short": bytes(entry.hash).hex()[:12] + "…",
         "status": status,
     }
 

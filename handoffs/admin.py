@@ -11,6 +11,7 @@ from django.contrib.admin.utils import unquote
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
@@ -138,6 +139,21 @@ class HandoffAdmin(ReadOnlyOrgAdmin[Handoff]):
             return "—"
         by = obj.decided_by.user.full_name or obj.decided_by.user.email if obj.decided_by else ""
         return f"{obj.decided_via} by {by}" if by else obj.decided_via
+
+    def get_urls(self) -> list[Any]:
+        by_request = path(
+            "by-request/<str:request_id>/",
+            self.admin_site.admin_view(self.by_request),
+            name="handoffs_handoff_by_request",
+        )
+        return [by_request, *super().get_urls()]
+
+    def by_request(self, request: HttpRequest, request_id: str) -> HttpResponse:
+        """The page of handoff ``request_id`` (``req_...``), as the audit list links to it."""
+        handoff = self.get_queryset(request).filter(public_id=request_id).first()
+        if handoff is None:
+            raise Http404("No such handoff.")
+        return HttpResponseRedirect(reverse("admin:handoffs_handoff_change", args=[handoff.pk]))
 
     def change_view(
         self,

@@ -6,8 +6,9 @@ from django.urls import reverse
 
 from audit import services as audit
 from audit.models import AuditEntry
+from handoffs import services as handoffs
 from ony.models import User
-from tests.base import OnyTestCase, make_person
+from tests.base import OnyTestCase, enroll_device, make_handoff, make_person
 from tests.tamper import entry_row, sql
 
 
@@ -89,3 +90,24 @@ class AuditAdminTests(OnyTestCase):
     def test_it_links_to_the_verify_page_from_the_list(self):
         r = self.client_for(self.bob).get(reverse("admin:audit_auditentry_changelist"))
         self.assertContains(r, reverse("admin:audit_verify"))
+
+    def test_the_list_names_people_shows_decisions_and_links_to_the_handoff(self):
+        handoff = make_handoff(enroll_device(self.acme).device, "db.migrate")
+        handoffs.decide_as_member(self.bob, handoff, "deny")
+        page = self.client_for(self.carol).get(reverse("admin:audit_auditentry_changelist"))
+        self.assertContains(
+            page, f'bob@acme.test <span class="ony-meta">{self.bob_m.public_id}</span>'
+        )
+        self.assertContains(page, "deny via api")
+        link = reverse("admin:handoffs_handoff_by_request", args=[handoff.public_id])
+        self.assertContains(page, f'<a href="{link}">{handoff.public_id}</a>')
+        entry = AuditEntry.objects.for_org(self.acme).order_by("-seq").first()
+        self.assertContains(page, f'title="{entry.hash_hex}"')  # the full hash, on hover
+
+        response = self.client_for(self.carol).get(link)
+        self.assertRedirects(response, reverse("admin:handoffs_handoff_change", args=[handoff.pk]))
+        self.assertEqual(self.client_for(self.gina).get(link).status_code, 404)
+        self.assertNotContains(
+            self.client_for(self.gina).get(reverse("admin:audit_auditentry_changelist")),
+            "bob@acme.test",
+        )

@@ -9,7 +9,7 @@ from ony import services
 from ony.models import Membership, TOTPDevice
 from ony.roles import Role
 from tests.base import PASSWORD, current_code, make_person
-from tests.browser import page  # noqa: F401  (fixture)
+from tests.browser import page, screenshots  # noqa: F401  (fixture)
 from tests.tamper import entry_row, sql
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -57,7 +57,7 @@ def test_it_keeps_out_a_password_without_a_code(live_server, page):  # noqa: F81
     assert "/admin/login/" in page.url
 
 
-def test_it_shows_an_auditor_where_the_chain_stops_matching(page, live_server):  # noqa: F811
+def test_it_shows_an_auditor_where_the_chain_stops_matching(page, live_server, tmp_path):  # noqa: F811
     acme = services.create_organization(name="Acme", slug="acme", actor=SYSTEM)
     carol = make_person(acme, "carol@acme.test", Role.VIEWER).user
     row_id, text = entry_row(acme.pk, 1)[:2]
@@ -68,7 +68,9 @@ def test_it_shows_an_auditor_where_the_chain_stops_matching(page, live_server): 
 
     log_in(page, live_server, "carol@acme.test", current_code(TOTPDevice.objects.get(user=carol)))
     page.click("text=Audit entries")
+    screenshots(page, tmp_path, "audit-list")
     page.click("#verify-chain")
+    screenshots(page, tmp_path, "verify-broken")
 
     assert "The chain stops matching at #1 (mac" in page.locator("#verdict").inner_text()
     assert page.locator('tr[data-seq="1"] td.status').inner_text() == "failed"
