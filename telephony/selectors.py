@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+from django.urls import reverse
 
 from handoffs.models import Handoff
 from telephony.models import CallAttempt
@@ -17,3 +20,36 @@ def calls_about(handoff: Handoff) -> list[CallAttempt]:
 def handoff_section(handoff: Handoff) -> dict[str, Any]:
     """The context of the "Calls" section of a handoff's page."""
     return {"calls": calls_about(handoff), "handoff": handoff}
+
+
+#: Where a call's code sits in the URLs Ony gives the provider.
+CALL_CODE = re.compile(r"/telephony/calls/([A-Za-z0-9_-]+)/")
+
+
+def request_of_call(user: Any, call_url: str) -> dict[str, Any] | None:
+    """The request a call (by the URL it fetches) is about, for ``user``'s softphone.
+
+    ``None`` unless the call's attempt belongs to one of ``user``'s orgs.
+    """
+    match = CALL_CODE.search(call_url)
+    if match is None:
+        return None
+    attempt = (
+        CallAttempt.objects.for_user(user)
+        .filter(code=match.group(1))
+        .select_related("handoff")
+        .first()
+    )
+    if attempt is None:
+        return None
+    handoff = attempt.handoff
+    return {
+        "request_id": handoff.public_id,
+        "title": handoff.title,
+        "action": handoff.action,
+        "target": handoff.target,
+        "risk": handoff.risk,
+        "status": handoff.status,
+        "outcome": attempt.get_outcome_display() if attempt.outcome else "",
+        "url": reverse("admin:handoffs_handoff_change", args=[handoff.pk]),
+    }

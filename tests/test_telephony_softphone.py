@@ -10,10 +10,11 @@ from handoffs.models import Handoff, Status
 from ony import services as org_services
 from ony.models import TOTPDevice
 from ony.roles import Role
+from telephony.models import CallAttempt
 from telephony.simulator import simulator
 from telephony.simulator.core import Call
 from tests.base import OnyTestCase, current_code, enroll_device, make_person
-from tests.browser import page  # noqa: F401  (fixture)
+from tests.browser import page, screenshots  # noqa: F401  (fixture)
 from tests.celery_worker import running_worker
 from tests.servers import until
 from tests.telephony import migration_handoff
@@ -67,6 +68,30 @@ class SoftphoneAccessTests(OnyTestCase):
         calls = self.client_for(self.gina).get("/telephony/simulator/phone/calls").json()["calls"]
         self.assertEqual([c["sid"] for c in calls], [self.to_gina])
 
+    def test_a_call_says_which_request_it_is_about_to_its_own_org_only(self):
+        handoff = migration_handoff(enroll_device(self.acme).device, "softphone-1", "Add a table")
+        attempt = CallAttempt.objects.create(org=self.acme, handoff=handoff, member=self.alice_m)
+        simulator.calls[
+            self.to_alice
+        ].url = f"http://testserver/telephony/calls/{attempt.code}/answer"
+        simulator.calls[self.to_gina].url = simulator.calls[self.to_alice].url  # a stranger's
+        [call] = self.client_for(self.alice).get("/telephony/simulator/phone/calls").json()["calls"]
+        self.assertEqual(
+            call["request"],
+            {
+                "request_id": handoff.public_id,
+                "title": "Add a table",
+                "action": "db.migrate",
+                "target": "orders-db",
+                "risk": "high",
+                "status": "pending",
+                "outcome": "",
+                "url": f"/admin/handoffs/handoff/{handoff.pk}/change/",
+            },
+        )
+        [call] = self.client_for(self.gina).get("/telephony/simulator/phone/calls").json()["calls"]
+        self.assertIsNone(call["request"])
+
     def test_nobody_answers_someone_elses_call(self):
         url = f"/telephony/simulator/phone/calls/{self.to_gina}/decline"
         response = self.client_for(self.alice).post(url)
@@ -89,7 +114,7 @@ class SoftphoneAccessTests(OnyTestCase):
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_it_answers_an_approval_call_in_the_browser(live_server, page, settings):  # noqa: F811
+def test_it_answers_an_approval_call_in_the_browser(live_server, page, settings, tmp_path):  # noqa: F811
     settings.ONY_TELEPHONY_SIMULATOR = True
     settings.SIGNALWIRE_PROJECT = ""
     settings.ONY_PUBLIC_URL = live_server.url
@@ -105,6 +130,10 @@ def test_it_answers_an_approval_call_in_the_browser(live_server, page, settings)
     page.goto(f"{live_server.url}/telephony/softphone/")
     with running_worker():
         migration_handoff(laptop.device, "softphone-1", title="Add the invoices table")
+        page.wait_for_selector(".call.ringing .about")
+        about = page.locator(".call.ringing .about").inner_text()
+        assert "db.migrate on orders-db" in about and "high" in about.lower()
+        screenshots(page, tmp_path, "softphone-ringing")
         page.click("button[name=answer]")
         voice = page.locator(".voice")
         assert "Add the invoices table" in voice.inner_text()
@@ -119,4 +148,9 @@ def test_it_answers_an_approval_call_in_the_browser(live_server, page, settings)
         alice,
     )
     page.wait_for_selector(".call.completed")
+    page.wait_for_selector(".call.completed .about")
+    assert "approved" in page.locator(".call.completed .about").inner_text().lower()
+    screenshots(page, tmp_path, "softphone-ended")
+    page.click(".call.completed a.open")
+    assert "Approved via ivr" in page.locator("#decided").inner_text()
     simulator.reset()

@@ -20,6 +20,7 @@ from django_otp.middleware import is_verified
 from ony.auth import signed_in_user
 from ony.models import Membership
 from telephony.conf import simulator_enabled
+from telephony.selectors import request_of_call
 from telephony.simulator import SimulatorError, phone, simulator
 
 
@@ -73,7 +74,13 @@ def softphone(request: HttpRequest) -> HttpResponse:
 @require_GET
 @_verified_staff
 def phone_calls(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"calls": phone.calls(simulator, _numbers(request))})
+    """The calls to the person's numbers, each with the request it is about (if theirs)."""
+    calls = phone.calls(simulator, _numbers(request))
+    for call in calls:
+        ringing = simulator.calls.get(call["sid"])
+        if ringing is not None:
+            call["request"] = request_of_call(request.user, ringing.url)
+    return JsonResponse({"calls": calls})
 
 
 @require_POST
