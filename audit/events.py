@@ -15,6 +15,7 @@ from enum import StrEnum
 class Event(StrEnum):
     ORG_CREATED = "org.created"
     ORG_UPDATED = "org.updated"
+    MEMBER_INVITED = "member.invited"
     MEMBER_ADDED = "member.added"
     MEMBER_UPDATED = "member.updated"
     MEMBER_ROLE_CHANGED = "member.role_changed"

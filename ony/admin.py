@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
 from django.db import transaction
@@ -24,12 +24,14 @@ from ony.admin_base import (
 from ony.auth import signed_in_user
 from ony.forms import (
     MEMBER_FIELDS,
+    InvitationForm,
     MembershipAddForm,
     MembershipChangeForm,
     UserChangeForm,
     UserCreationForm,
 )
-from ony.models import ApiToken, Membership, Organization, TOTPDevice, User
+from ony.invitations import invitation_link
+from ony.models import ApiToken, Invitation, Membership, Organization, TOTPDevice, User
 from ony.models.tenancy import has_role, org_ids_for, roles_by_org
 from ony.roles import MANAGE, READ
 
@@ -312,3 +314,49 @@ class ApiTokenAdmin(admin.ModelAdmin):
         for record in self.get_queryset(request).filter(pk__in=queryset.values("pk")):
             api_tokens.revoke(record)
         self.message_user(request, "Revoked.")
+
+
+@admin.register(Invitation)
+class InvitationAdmin(OrgScopedAdmin[Invitation]):
+    """An org's admins invite people by email; the link is shown once (and emailed if set up)."""
+
+    list_display = ["email", "org", "role", "created_by", "created_at", "expires_at", "accepted_at"]
+    list_filter = [("org", admin.RelatedOnlyFieldListFilter), "role"]
+    list_select_related = ["org", "created_by__user"]
+    search_fields = ["email"]
+    fields = ["org", "email", "role"]
+    form = InvitationForm
+
+    def has_change_permission(self, request: HttpRequest, obj: Invitation | None = None) -> bool:
+        return False  # an invitation is made once; it expires by itself
+
+    def has_delete_permission(self, request: HttpRequest, obj: Invitation | None = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Invitation, form: Any, change: bool) -> None:
+        self.check_writable(request, [obj])
+        user = signed_in_user(request)
+        created_by = Membership.objects.for_org(obj.org).filter(user=user).first()
+        invitation, token = services.invite(
+            obj.org,
+            form.cleaned_data["email"],
+            role=form.cleaned_data["role"],
+            actor=actor_for(user, obj.org),
+            created_by=created_by,
+        )
+        obj.pk, obj.public_id, obj.email = invitation.pk, invitation.public_id, invitation.email
+        obj.expires_at = invitation.expires_at
+        link = invitation_link(token)
+        if services.send_invitation(invitation, link):
+            messages.success(request, f"The invitation was emailed to {invitation.email}.")
+        hold_new_secret(request, link)  # for response_add only; never stored
+
+    def response_add(self, request: HttpRequest, obj: Invitation, *args: Any) -> HttpResponse:
+        expires = obj.expires_at.strftime("%Y-%m-%d %H:%M")
+        return secret_created_response(
+            self,
+            request,
+            lead=f"Send this link to {obj.email}: it lets them set a password and an "
+            f"authenticator and join {obj.org} as {obj.role}. It works once, until {expires} UTC.",
+            secret=take_new_secret(request),
+        )

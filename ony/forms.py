@@ -9,13 +9,21 @@ from django.contrib.auth.forms import BaseUserCreationForm
 from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
 from django.core.exceptions import ValidationError
 
-from ony.models import Membership, User
+from ony.models import Invitation, Membership, User
 from ony.models.user import normalize_email
 from ony.phone import normalize_e164
 from ony.roles import MANAGE
 from ony.services import is_last_admin
 
 MEMBER_FIELDS = ["role", "phone", "timezone", "oncall_order", "telegram_chat_id", "slack_user_id"]
+
+
+def refuse_a_member(org: Any, email: str | None) -> None:
+    """``already_member`` if the person with ``email`` is in ``org`` already."""
+    if org and email:
+        already = Membership.objects.for_org(org).filter(user__email=normalize_email(email))
+        if already.exists():
+            raise ValidationError(f"{email} is already a member.", code="already_member")
 
 
 class MembershipFormBase(forms.ModelForm):
@@ -41,13 +49,8 @@ class MembershipAddForm(MembershipFormBase):
 
     def clean(self) -> dict[str, Any]:
         super().clean()  # ModelForm's returns self.cleaned_data
-        cleaned = self.cleaned_data
-        org, email = cleaned.get("org"), cleaned.get("email")
-        if org and email:
-            already = Membership.objects.for_org(org).filter(user__email=normalize_email(email))
-            if already.exists():
-                raise ValidationError(f"{email} is already a member.", code="already_member")
-        return cleaned
+        refuse_a_member(self.cleaned_data.get("org"), self.cleaned_data.get("email"))
+        return self.cleaned_data
 
 
 class MembershipChangeForm(MembershipFormBase):
@@ -98,3 +101,16 @@ class UserChangeForm(DjangoUserChangeForm):
     class Meta:
         model = User
         fields = "__all__"
+
+
+class InvitationForm(forms.ModelForm):
+    """Invite a person by email; someone already in the org is refused here, not later."""
+
+    class Meta:
+        model = Invitation
+        fields = ["org", "email", "role"]
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()  # ModelForm's returns self.cleaned_data
+        refuse_a_member(self.cleaned_data.get("org"), self.cleaned_data.get("email"))
+        return self.cleaned_data

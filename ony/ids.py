@@ -28,3 +28,7 @@ def device_id() -> str:
 
 def request_id() -> str:
     return new_public_id("req")
+
+
+def invitation_id() -> str:
+    return new_public_id("inv")

@@ -8,19 +8,27 @@ the pseudonymous id of whoever acts (``audit.services.actor_for``).
 
 from __future__ import annotations
 
+import hmac
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
+from django_otp.oath import TOTP
 
 from audit import services as audit
-from audit.events import Event
-from ony.models import Membership, Organization, TOTPDevice, User
+from audit.events import SYSTEM, Event
+from ony.models import Invitation, Membership, Organization, TOTPDevice, User
+from ony.models.totp import KEY_BYTES
 from ony.models.user import normalize_email
 from ony.phone import normalize_e164
 from ony.roles import MANAGE
+from ony.tokens import new_token, token_hash
 
 #: Membership fields a manager may change after creation (not org or user).
 EDITABLE_MEMBER_FIELDS = (
@@ -242,3 +250,124 @@ def ensure_totp_device(user: User, name: str = "Authenticator") -> TOTPDevice:
     if device is None:
         device = TOTPDevice.objects.create(user=user, name=name, confirmed=True)
     return device
+
+
+#: How long an invitation link works.
+INVITATION_LIFETIME = timedelta(days=3)
+INVITATION_PREFIX = "ony_inv_"
+
+
+@transaction.atomic
+def invite(
+    org: Organization,
+    email: str,
+    *,
+    role: str,
+    actor: str,
+    created_by: Membership | None = None,
+) -> tuple[Invitation, str]:
+    """Invite ``email`` to ``org`` with ``role``; return the invitation and its one-time token.
+
+    Only the token's SHA-256 is stored. Audited as ``member.invited`` (the
+    role; never the address). ``ValidationError`` (``already_member``) if the
+    person is already in ``org``.
+    """
+    email = normalize_email(email)
+    if Membership.objects.for_org(org).filter(user__email=email).exists():
+        raise ValidationError(f"{email} is already a member.", code="already_member")
+    token = new_token(INVITATION_PREFIX)
+    invitation = Invitation(
+        org=org,
+        email=email,
+        role=role,
+        token_hash=token_hash(token),
+        created_by=created_by,
+        expires_at=timezone.now() + INVITATION_LIFETIME,
+    )
+    invitation.full_clean()
+    invitation.save()
+    audit.append(org, Event.MEMBER_INVITED, actor, invitation.public_id, {"role": role})
+    return invitation, token
+
+
+def invitation_for(token: str) -> Invitation:
+    """The invitation ``token`` opens; ``ValidationError`` if unknown, used or expired."""
+    invitation = (
+        Invitation.objects.filter(token_hash=token_hash(token)).select_related("org").first()
+        if token.startswith(INVITATION_PREFIX)
+        else None
+    )
+    if invitation is None:
+        raise ValidationError("This invitation link is not valid.", code="invitation_invalid")
+    if invitation.accepted_at is not None:
+        raise ValidationError("This invitation was used already.", code="invitation_used")
+    if invitation.expires_at <= timezone.now():
+        raise ValidationError(
+            "This invitation has expired: ask for a new one.", code="invitation_expired"
+        )
+    return invitation
+
+
+def invitation_totp_key(token: str) -> str:
+    """The TOTP secret offered with invitation ``token`` (hex): the same on every visit,
+    derived from the token with the server's key, so nothing is stored before acceptance."""
+    digest = hmac.new(settings.SECRET_KEY.encode(), b"ony-invite-totp\n" + token.encode(), "sha256")
+    return digest.digest()[:KEY_BYTES].hex()
+
+
+def needs_credentials(invitation: Invitation) -> bool:
+    """Whether the invitee must set a password and enroll TOTP (a new person) or not."""
+    user = User.objects.filter(email=invitation.email).first()
+    return (
+        user is None
+        or not user.has_usable_password()
+        or not TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    )
+
+
+@transaction.atomic
+def accept_invitation(token: str, *, password: str = "", code: str = "") -> Membership:
+    """Join the invitation's org; a new person sets ``password`` and confirms TOTP with ``code``.
+
+    The code must come from the secret the page showed (``invitation_totp_key``).
+    Someone who already has a password and an authenticator just joins.
+    Each invitation works once (row lock); audited as ``member.added``.
+    """
+    invitation = invitation_for(token)
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.accepted_at is not None:
+        raise ValidationError("This invitation was used already.", code="invitation_used")
+    new_person = needs_credentials(invitation)
+    key = invitation_totp_key(token)
+    if new_person:
+        user = User(email=invitation.email)
+        validate_password(password, user)
+        totp = TOTP(bytes.fromhex(key), drift=0)
+        if not (code.isascii() and code.isdigit() and totp.verify(int(code), tolerance=1)):
+            raise ValidationError("That code is not the one your app shows.", code="invalid_otp")
+    actor = invitation.created_by.public_id if invitation.created_by else SYSTEM
+    membership = add_member(invitation.org, invitation.email, actor=actor, role=invitation.role)
+    if new_person:
+        user = membership.user
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        TOTPDevice.objects.filter(user=user).delete()
+        TOTPDevice.objects.create(user=user, name="Authenticator", key=key, confirmed=True)
+    invitation.accepted_at = timezone.now()
+    invitation.save(update_fields=["accepted_at"])
+    return membership
+
+
+def send_invitation(invitation: Invitation, link: str) -> bool:
+    """Email ``link`` to the invitee when an email server is configured (``EMAIL_HOST``)."""
+    if not settings.EMAIL_HOST:
+        return False
+    send_mail(
+        f"Join {invitation.org.name} on Ony",
+        f"You are invited to {invitation.org.name} on Ony as {invitation.role}.\n\n"
+        f"Set your password and your authenticator here (the link works once, until "
+        f"{invitation.expires_at:%Y-%m-%d %H:%M} UTC):\n\n{link}\n",
+        None,
+        [invitation.email],
+    )
+    return True

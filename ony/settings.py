@@ -220,6 +220,15 @@ ONY_PHONE_HANDOFF_RATE = env.str("ONY_PHONE_HANDOFF_RATE", default="6/minute")
 # "too_many_waits" beyond): each holds a server thread while it waits.
 ONY_MAX_WAITS_PER_DEVICE = env.int("ONY_MAX_WAITS_PER_DEVICE", default=8)
 
+# Email, for invitation links (docs/configuration.md). Without EMAIL_HOST
+# nothing is sent: the dashboard shows the link to pass on.
+EMAIL_HOST = env.str("EMAIL_HOST", default="")
+EMAIL_PORT = env.int("EMAIL_PORT", default=587)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=True)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="ony@localhost")
+
 # Content-Security-Policy (django-csp): nothing from elsewhere, no inline
 # script or style but the few blocks carrying this response's nonce, no
 # framing. The dashboard, the softphone and the API docs work under it.

@@ -14,7 +14,7 @@ from handoffs.api import (
     HandoffVerdictApi,
     TaxonomyApi,
 )
-from ony import dashboard, metrics_view, views
+from ony import dashboard, invitations, metrics_view, views
 from ony.api import team
 
 # Swagger UI's script is a file of its own (the split view), but it styles its
@@ -29,6 +29,7 @@ urlpatterns = [
     path("admin/panels/", admin.site.admin_view(dashboard.panels), name="dashboard-panels"),
     path("admin/", admin.site.urls),
     path("telephony/", include("telephony.urls")),
+    path("invite/<str:token>/", invitations.accept, name="invitation"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("metrics", metrics_view.metrics, name="metrics"),

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.utils import timezone
+from django_otp.oath import TOTP
 from playwright.sync_api import expect
 
 from audit.events import SYSTEM
@@ -14,7 +16,7 @@ from handoffs import services as handoff_services
 from handoffs.models import Handoff, Status
 from ony import services
 from ony.connector.sdk import Ony
-from ony.models import TOTPDevice
+from ony.models import Membership, TOTPDevice
 from ony.roles import Role
 from tests.base import current_code, enroll_device, make_handoff, make_person
 from tests.browser import page, screenshots, scrolls_sideways  # noqa: F401  (fixture)
@@ -143,3 +145,50 @@ def test_the_index_counts_what_waits_without_a_reload(live_server, page, tmp_pat
     assert "alice@acme.test" in page.locator("#panel-oncall").inner_text()
     screenshots(page, tmp_path, "index")
     assert not scrolls_sideways_at(page, 390)
+
+
+def test_an_invitation_from_the_link_to_the_first_login(
+    live_server,
+    page,  # noqa: F811
+    tmp_path: Path,
+    settings,
+):
+    settings.ONY_PUBLIC_URL = live_server.url  # the link is absolute
+    acme, alice, _ = team()
+    log_in(page, live_server, "alice@acme.test", code_of(alice))
+    page.goto(f"{live_server.url}/admin/ony/invitation/add/")
+    page.select_option("#id_org", label="Acme")
+    page.fill("#id_email", "dave@acme.test")
+    page.select_option("#id_role", "member")
+    page.click("input[name=_save]")
+    link = page.locator("#secret").inner_text().strip()
+    page.click("#logout-form button, #logout-form input[type=submit]")
+
+    page.goto(link)
+    assert "dave@acme.test" in page.locator("#content-main").inner_text()
+    screenshots(page, tmp_path, "invitation")
+    assert not scrolls_sideways_at(page, 390)
+    secret = page.locator("#totp-secret").inner_text()
+    key = base64.b32decode(secret).hex()
+    page.fill("#id_password1", "a long and new passphrase 42")
+    page.fill("#id_password2", "a long and new passphrase 42")
+    page.fill("#id_code", totp_code(key))
+    page.click("#accept input[type=submit]")
+    page.wait_for_selector("#result_list, .paginator")  # the inbox
+    assert "Welcome to Acme" in page.locator(".messagelist").inner_text()
+    dave = Membership.objects.get(user__email="dave@acme.test")
+    assert (dave.org, dave.role) == (acme, Role.MEMBER)
+
+    page.click("#logout-form button, #logout-form input[type=submit]")
+    page.goto(f"{live_server.url}/admin/")
+    page.fill("#id_username", "dave@acme.test")
+    page.fill("#id_password", "a long and new passphrase 42")
+    page.fill("#id_otp_token", totp_code(key, steps_ahead=1))  # joining spent this step's code
+    page.click("input[type=submit]")
+    assert page.locator("#panel-pending").is_visible()
+
+
+def totp_code(key_hex: str, steps_ahead: int = 0) -> str:
+    totp = TOTP(bytes.fromhex(key_hex))
+    totp.time += 30 * steps_ahead
+    return str(totp.token()).zfill(6)

@@ -31,6 +31,7 @@ ORGANIZATIONS = (
     "ony.admin",
     "ony.api.team",
     "ony.demo",
+    "ony.invitations",
     "ony.management.commands.seed_demo",
     "ony.management.commands.totp_device",
 )
