@@ -303,7 +303,8 @@ class ProviderErrorTests(TelephonyTestCase):
         [message] = simulator.messages
         self.assertEqual(message.to, ALICE_PHONE)
         self.assertIn(self.handoff().public_id, message.body)
-        self.assertIn(self.live_server_url + "/admin/", message.body)
+        page = f"/admin/handoffs/handoff/{self.handoff().pk}/change/"  # that handoff's page
+        self.assertIn(self.live_server_url + page, message.body)
         self.assertEqual(self.attempts()[0].outcome, Outcome.TEXTED)
         simulator.answer(call.sid)
         simulator.press(call.sid, "2")
