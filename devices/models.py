@@ -9,6 +9,7 @@ from django.db import models
 from ony import ids
 from ony.encryption import EncryptedTextField
 from ony.models import Membership, Organization, OrgOwned
+from ony.models.invitations import OneTimeToken
 
 
 class Device(OrgOwned):
@@ -53,25 +54,19 @@ class Device(OrgOwned):
         return base64.urlsafe_b64decode(self.decision_key + "=" * (-len(self.decision_key) % 4))
 
 
-class EnrollmentToken(OrgOwned):
+class EnrollmentToken(OneTimeToken):
     """A one-time, short-lived secret that lets one machine enroll as a device of ``org``."""
 
     org = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="enrollment_tokens"
     )
-    token_hash = models.CharField(max_length=64, unique=True, editable=False)
-    created_by = models.ForeignKey(
-        Membership, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
     device = models.OneToOneField(
         Device, on_delete=models.SET_NULL, null=True, blank=True, related_name="enrollment"
     )
 
-    class Meta:
-        ordering = ["-created_at"]
+    class Meta(OneTimeToken.Meta):
+        pass
 
     def __str__(self) -> str:
         return f"enrollment token of {self.org} ({self.created_at:%Y-%m-%d %H:%M})"

@@ -5,15 +5,25 @@ module: tasks import services (a task takes ids and calls one service
 function), so the dependency runs one way. The name is the task's registered
 name (``@shared_task(name=...)``); an unknown name raises ``KeyError`` at once
 rather than queueing a message no worker understands.
+
+In the embedded mode (no broker, ``CELERY_TASK_ALWAYS_EAGER``) Celery runs a
+task the moment it is sent and ignores ``countdown`` and ``eta``. A task meant
+for later (a retry's delay, a round's pause, a deadline) would then run at
+once, inside the task that sent it: a provider failing every call turns into
+unbounded recursion. Such tasks run on a timer thread instead, when they are
+due (``ONY_EAGER_TIMERS``).
 """
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 from typing import Any
 
-from celery import current_app
-from django.db import transaction
+from celery import Task, current_app
+from django.conf import settings
+from django.db import connections, transaction
+from django.utils import timezone
 
 
 def enqueue(
@@ -21,10 +31,14 @@ def enqueue(
 ) -> None:
     """Send task ``name`` with ``args`` once the current transaction commits.
 
-    Outside a transaction it is sent at once. In the embedded mode (no
-    broker) the task runs in-process then, as every ``apply_async`` does.
+    Outside a transaction it is sent at once. In the embedded mode it runs
+    in-process: at once, or on a timer thread when it is due later.
     """
     task = current_app.tasks[name]
+    delay = _seconds_until(countdown, eta)
+    if settings.CELERY_TASK_ALWAYS_EAGER and delay > 0 and settings.ONY_EAGER_TIMERS:
+        transaction.on_commit(lambda: _run_later(task, args, delay))
+        return
     # Only the options given: None is Celery's default for both, but its stubs take no None.
     options: dict[str, Any] = {}
     if countdown is not None:
@@ -32,3 +46,24 @@ def enqueue(
     if eta is not None:
         options["eta"] = eta
     transaction.on_commit(lambda: task.apply_async(args, **options))
+
+
+def _seconds_until(countdown: float | None, eta: datetime | None) -> float:
+    if eta is not None:
+        return (eta - timezone.now()).total_seconds()
+    return countdown or 0.0
+
+
+def _run_later(task: Task, args: tuple[Any, ...], delay: float) -> None:
+    """Run ``task`` in-process after ``delay`` seconds, on a thread of its own."""
+
+    def run() -> None:
+        try:
+            task.apply(args)
+        finally:
+            connections.close_all()  # this thread's, not the server's
+
+    timer = threading.Timer(delay, run)
+    timer.name = f"ony-later-{task.name}"
+    timer.daemon = True
+    timer.start()

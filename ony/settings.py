@@ -3,8 +3,8 @@
 Every variable is documented in docs/configuration.md and .env.example. With
 nothing set but ``DEBUG=1`` the server runs embedded: SQLite, local-memory
 cache, Celery tasks in-process, development keys. With ``DEBUG`` off it
-refuses to start unless ``SECRET_KEY``, ``ONY_ENCRYPTION_KEYS`` and
-``ONY_AUDIT_KEYS`` are set.
+refuses to start unless ``SECRET_KEY``, ``ONY_ENCRYPTION_KEYS``,
+``ONY_AUDIT_KEYS`` and ``ONY_CHECKPOINT_KEY`` are set.
 """
 
 from __future__ import annotations
@@ -193,6 +193,9 @@ else:
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+# Embedded mode: tasks due later (a retry's delay, a round's pause, a
+# deadline) run on a timer thread when due, not at once (ony/queue.py).
+ONY_EAGER_TIMERS = env.bool("ONY_EAGER_TIMERS", default=True)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

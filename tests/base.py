@@ -8,8 +8,11 @@ in Acme may see or touch anything of Globex, and the other way round.
 from __future__ import annotations
 
 import secrets
+import threading
+from collections.abc import Callable
 from typing import Any
 
+from django.db import connection
 from django.test import Client, TestCase
 from django_otp import DEVICE_ID_SESSION_KEY
 
@@ -128,3 +131,23 @@ def make_handoff(
 def bearer(token: str) -> dict[str, Any]:
     """WSGI environ extras for the test client: ``Client().get(url, **bearer(token))``."""
     return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
+
+def run_together(*functions: Callable[[], object]) -> None:
+    """Run each of ``functions`` in a thread of its own, all at once, and wait for them all.
+
+    Each thread closes its database connection when done (the test database
+    could not be dropped with one left open).
+    """
+
+    def run(function: Callable[[], object]) -> None:
+        try:
+            function()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(function,)) for function in functions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()

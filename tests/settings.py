@@ -22,6 +22,10 @@ os.environ.update(
         # tests of these limits set their own.
         "ONY_PHONE_HANDOFF_RATE": "100000/minute",
         "ONY_MAX_WAITS_PER_DEVICE": "1000",
+        # No timer threads firing into later tests (the deadlines of a test's
+        # handoffs would expire rows of the next one's): tasks due later run
+        # at once, as Celery's eager mode does. tests/test_queue.py turns them on.
+        "ONY_EAGER_TIMERS": "0",
     }
 )
 

@@ -13,7 +13,7 @@ from audit.events import SYSTEM
 from ony import services
 from ony.models import TOTPDevice
 from ony.roles import Role
-from tests.base import PASSWORD, OnyTestCase, current_code, make_person
+from tests.base import PASSWORD, OnyTestCase, current_code, make_person, run_together
 
 
 def login(client: Client, email: str, password: str = PASSWORD, code: str = ""):
@@ -102,15 +102,8 @@ class ConcurrentCodeTests(TransactionTestCase):
         barrier = threading.Barrier(4)
 
         def attempt() -> None:
-            try:
-                barrier.wait()
-                results.append(TOTPDevice.objects.get(pk=device.pk).verify_token(code))
-            finally:
-                connection.close()
+            barrier.wait()
+            results.append(TOTPDevice.objects.get(pk=device.pk).verify_token(code))
 
-        threads = [threading.Thread(target=attempt) for _ in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        run_together(attempt, attempt, attempt, attempt)
         self.assertEqual(sorted(results), [False, False, False, True])

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-import threading
 
 from django.core.cache import cache
-from django.db import connection
 from django.test import Client, override_settings
 
 from audit.models import AuditEntry
 from handoffs import wakeup
 from handoffs.models import Handoff
-from tests.base import OnyTestCase, bearer, enroll_device, make_handoff
+from tests.base import OnyTestCase, bearer, enroll_device, make_handoff, run_together
 
 
 @override_settings(ONY_PHONE_HANDOFF_RATE="3/minute")
@@ -101,14 +99,8 @@ class WaitCapTests(OnyTestCase):
                 pass
             except BaseException as exc:  # pragma: no cover - reported below
                 errors.append(exc)
-            finally:
-                connection.close()
 
-        threads = [threading.Thread(target=hold) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        run_together(hold, hold)
         self.assertEqual(errors, [])
         with wakeup.wait_slot(device_pk, 2) as first, wakeup.wait_slot(device_pk, 2) as second:
             self.assertEqual((first, second), (True, True))

@@ -14,7 +14,14 @@ from handoffs import services
 from handoffs.models import Handoff, Status
 from ony import services as org_services
 from ony.roles import Role
-from tests.base import OnyTestCase, enroll_device, make_handoff, make_person, verified_client
+from tests.base import (
+    OnyTestCase,
+    enroll_device,
+    make_handoff,
+    make_person,
+    run_together,
+    verified_client,
+)
 
 PAYLOAD = "diff --git a/db/schema.sql b/db/schema.sql\n+DROP TABLE invoices;"
 
@@ -93,7 +100,6 @@ class DashboardRacesPhoneTests(TransactionTestCase):
             barrier.wait()
             response = client.post(page, {"decision": "approve"}, follow=True)
             outcomes.append("won" if "Approved." in response.content.decode() else "lost")
-            connection.close()
 
         def by_keypad() -> None:
             barrier.wait()
@@ -102,13 +108,8 @@ class DashboardRacesPhoneTests(TransactionTestCase):
                 outcomes.append("won")
             except services.HandoffError:
                 outcomes.append("lost")
-            connection.close()
 
-        threads = [threading.Thread(target=by_dashboard), threading.Thread(target=by_keypad)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        run_together(by_dashboard, by_keypad)
         self.assertEqual(sorted(outcomes), ["lost", "won"])
         stored = Handoff.objects.get(pk=handoff.pk)
         self.assertNotEqual(stored.status, Status.PENDING)

@@ -32,8 +32,9 @@ class InvitationTests(OnyTestCase):
             reverse("admin:ony_invitation_add"), {"org": self.acme.pk, "email": email, "role": role}
         )
         self.assertEqual(page.status_code, 200)
-        link = re.search(r'<pre id="secret">([^<]+)</pre>', page.content.decode()).group(1)
-        return link.removeprefix("http://testserver")
+        shown = re.search(r'<pre id="secret">([^<]+)</pre>', page.content.decode())
+        assert shown is not None, "the link is shown"
+        return shown.group(1).removeprefix("http://testserver")
 
     def test_an_admin_invites_and_the_link_is_shown_once_and_stored_hashed(self):
         path = self.invite()

@@ -4,15 +4,40 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('audit', '0004_chain_status'),
+        ("audit", "0004_chain_status"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='auditentry',
-            name='event',
-            field=models.CharField(choices=[('org.created', 'org.created'), ('org.updated', 'org.updated'), ('member.invited', 'member.invited'), ('member.added', 'member.added'), ('member.updated', 'member.updated'), ('member.role_changed', 'member.role_changed'), ('member.removed', 'member.removed'), ('member.erased', 'member.erased'), ('device.enrolled', 'device.enrolled'), ('device.revoked', 'device.revoked'), ('device.frozen', 'device.frozen'), ('device.unfrozen', 'device.unfrozen'), ('device.throttled', 'device.throttled'), ('handoff.created', 'handoff.created'), ('handoff.decided', 'handoff.decided'), ('handoff.expired', 'handoff.expired'), ('handoff.cancelled', 'handoff.cancelled'), ('call.placed', 'call.placed'), ('call.status', 'call.status'), ('otp.failed', 'otp.failed'), ('payload.scrubbed', 'payload.scrubbed'), ('export.created', 'export.created')], max_length=40),
+            model_name="auditentry",
+            name="event",
+            field=models.CharField(
+                choices=[
+                    ("org.created", "org.created"),
+                    ("org.updated", "org.updated"),
+                    ("member.invited", "member.invited"),
+                    ("member.added", "member.added"),
+                    ("member.updated", "member.updated"),
+                    ("member.role_changed", "member.role_changed"),
+                    ("member.removed", "member.removed"),
+                    ("member.erased", "member.erased"),
+                    ("device.enrolled", "device.enrolled"),
+                    ("device.revoked", "device.revoked"),
+                    ("device.frozen", "device.frozen"),
+                    ("device.unfrozen", "device.unfrozen"),
+                    ("device.throttled", "device.throttled"),
+                    ("handoff.created", "handoff.created"),
+                    ("handoff.decided", "handoff.decided"),
+                    ("handoff.expired", "handoff.expired"),
+                    ("handoff.cancelled", "handoff.cancelled"),
+                    ("call.placed", "call.placed"),
+                    ("call.status", "call.status"),
+                    ("otp.failed", "otp.failed"),
+                    ("payload.scrubbed", "payload.scrubbed"),
+                    ("export.created", "export.created"),
+                ],
+                max_length=40,
+            ),
         ),
     ]

@@ -22,7 +22,7 @@ class Command(BaseCommand):
             "\n".join(
                 [
                     "Demo organization: demo",
-                    "Dashboard:      http://127.0.0.1:8000/admin/",
+                    f"Dashboard:      {settings.ONY_PUBLIC_URL.rstrip('/')}/admin/",
                     f"Login:          {login.email}",
                     f"Password:       {login.password}",
                     describe(login.device, qr=not no_qr),

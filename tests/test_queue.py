@@ -1,0 +1,62 @@
+"""Tasks due later, in the embedded mode: on a timer, never at once inside the sender."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from django.test import Client, TransactionTestCase, override_settings
+
+from audit.events import SYSTEM
+from audit.models import Checkpoint
+from handoffs import services as handoffs
+from handoffs.models import Handoff, Status
+from ony import services as org_services
+from ony.queue import enqueue
+from ony.roles import Role
+from telephony.models import CallAttempt
+from tests.base import bearer, enroll_device
+from tests.servers import until
+
+
+@override_settings(CELERY_TASK_ALWAYS_EAGER=True, ONY_EAGER_TIMERS=True)
+class EagerTimerTests(TransactionTestCase):
+    def setUp(self) -> None:
+        self.acme = org_services.create_organization(name="Acme", slug="acme", actor=SYSTEM)
+
+    def test_a_task_due_later_runs_when_due_not_at_once(self):
+        enqueue("audit.checkpoint_chains", countdown=0.5)
+        self.assertFalse(Checkpoint.objects.exists())
+        until(lambda: Checkpoint.objects.exists(), 10, "the checkpoint task")
+
+    @override_settings(
+        ONY_TELEPHONY_SIMULATOR=True,
+        SIGNALWIRE_PROJECT="",
+        ONY_TELEPHONY_API_URL="",
+        ONY_PUBLIC_URL="http://127.0.0.1:9",  # nothing answers: every call fails
+        ONY_CALL_RETRY_DELAYS=[0.2, 0.2],
+        ONY_CALL_ROUND_PAUSE=0.3,
+    )
+    def test_a_provider_failing_every_call_is_retried_later_not_in_a_loop(self):
+        org_services.add_member(
+            self.acme, "alice@acme.test", actor=SYSTEM, role=Role.ADMIN,
+            phone="+14155550101", oncall_order=1,
+        )  # fmt: skip
+        laptop = enroll_device(self.acme)
+        body = {"action": "db.migrate", "target": "orders-db", "title": "t"}
+        body |= {"agent_session_id": "s", "nonce": "eager-timer-0001"}
+        began = time.monotonic()
+        r = Client().post(
+            "/api/v1/handoffs", json.dumps(body), content_type="application/json",
+            **bearer(laptop.device_token),
+        )  # fmt: skip
+        self.assertEqual(r.status_code, 201, r.content)
+        self.assertLess(time.monotonic() - began, 5)  # nothing retried inside the request
+        handoff = Handoff.objects.get()
+        until(lambda: CallAttempt.objects.filter(ended_at__isnull=False).exists(), 10, "a retry")
+        self.assertEqual(handoff.status, Status.PENDING)
+        handoffs.cancel(laptop.device, handoff)  # the escalation stops with the request
+        time.sleep(1)
+        settled = CallAttempt.objects.count()
+        time.sleep(1)
+        self.assertEqual(CallAttempt.objects.count(), settled)
