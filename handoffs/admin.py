@@ -18,7 +18,7 @@ from django.utils.html import format_html
 from handoffs import sections, selectors, services
 from handoffs.errors import HandoffError
 from handoffs.models import Handoff, Status
-from handoffs.taxonomy import ACTIONS, Risk
+from handoffs.taxonomy import Risk, describe_action
 from ony.admin_base import ReadOnlyOrgAdmin
 from ony.selectors import display_names
 
@@ -203,7 +203,7 @@ class HandoffAdmin(ReadOnlyOrgAdmin[Handoff]):
             "handoff": handoff,
             "reader": reader,
             "needs_otp": services.needs_otp(handoff),
-            "action_description": describe(handoff.action),
+            "action_description": describe_action(handoff.action),
             "hint_below": handoff.hint_mismatch,
             "risk_badge": risk_badge(handoff.risk),
             "countdown": countdown(handoff),
@@ -217,12 +217,6 @@ class HandoffAdmin(ReadOnlyOrgAdmin[Handoff]):
             else "",
             "sections": sections.for_handoff(handoff),
         }
-
-
-def describe(action: str) -> str:
-    """What the taxonomy says the action does (an unknown action: that it is unknown)."""
-    known = ACTIONS.get(action)
-    return known.description if known else "An action Ony does not know: critical by rule."
 
 
 def risk_badge(risk: str) -> str:

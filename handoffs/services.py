@@ -363,31 +363,58 @@ def needs_otp(handoff: Handoff) -> bool:
 
 #: The channels through which a signed-in person decides (``decide_as_member``).
 MEMBER_CHANNELS = frozenset({"api", "dashboard"})
+#: The channels through which a person decides as a known member (``decide_by_member``).
+PERSON_CHANNELS = MEMBER_CHANNELS | {"slack", "telegram"}
 
 
 def decide_as_member(
     user: Any, handoff: Handoff, decision: str, otp: str = "", *, via: str = "api"
 ) -> Handoff:
-    """A member's decision through the API or the dashboard (``decided_via``: ``via``).
+    """A signed-in person's decision through the API or the dashboard (``via``).
 
-    Needs role ``member`` or ``admin`` in the handoff's org, and for an
-    approval that ``needs_otp``, a valid TOTP code of the member's own
-    device. A wrong code is audited (``otp.failed``) and never approves.
+    As ``decide_by_member``, for ``user``'s membership in the handoff's org.
     """
     if via not in MEMBER_CHANNELS:
         raise ValueError(f"a member decides through {sorted(MEMBER_CHANNELS)}, not {via!r}")
     membership = Membership.objects.for_org(handoff.org).filter(user=user).first()
-    if membership is None or deciding_member(membership.pk, handoff.org_id) is None:
+    if membership is None:
+        raise _refuse_decider()
+    return decide_by_member(membership, handoff, decision, otp, via=via)
+
+
+def decide_by_member(
+    membership: Membership, handoff: Handoff, decision: str, otp: str = "", *, via: str
+) -> Handoff:
+    """``membership``'s decision about ``handoff`` through ``via`` (``PERSON_CHANNELS``).
+
+    Needs role ``member`` or ``admin`` in the handoff's org and an active
+    user (``permission_denied``), a pending handoff (``already_decided``),
+    and for an approval that ``needs_otp``, a valid TOTP code of the
+    member's own device (``check_decision_code``). A wrong code is audited
+    (``otp.failed``) and never approves.
+    """
+    if via not in PERSON_CHANNELS:
+        raise ValueError(f"a person decides through {sorted(PERSON_CHANNELS)}, not {via!r}")
+    if (
+        membership.org_id != handoff.org_id
+        or deciding_member(membership.pk, handoff.org_id) is None
+    ):
         raise _refuse_decider()
     handoff = expire_if_due(handoff)
     if handoff.status != Status.PENDING:
         raise HandoffError("already_decided", f"This handoff is already {handoff.status}.", 409)
     if decision == "approve" and needs_otp(handoff):
-        _check_otp(membership, handoff, otp)
+        check_decision_code(membership, handoff, otp)
     return decide(handoff, decision, via=via, actor=membership.public_id, by=membership)
 
 
-def _check_otp(membership: Membership, handoff: Handoff, otp: str) -> None:
+def check_decision_code(membership: Membership, handoff: Handoff, otp: str) -> None:
+    """Accept ``otp`` as ``membership``'s code for deciding ``handoff``, or raise ``HandoffError``.
+
+    ``otp_unavailable`` (no confirmed TOTP device), ``otp_required`` (empty),
+    ``otp_throttled`` (too many wrong codes lately; not audited again) or
+    ``invalid_otp`` (audited as ``otp.failed``). A code is accepted once.
+    """
     device = TOTPDevice.objects.filter(user=membership.user, confirmed=True).first()
     if device is None:
         raise HandoffError("otp_unavailable", "You have no TOTP device to confirm with.", 403)

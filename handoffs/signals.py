@@ -13,6 +13,12 @@ from django.dispatch import Signal
 #: created and waits for them. Keyword argument: ``handoff``.
 routed_to_people = Signal()
 
+#: Nobody answered a handoff routed to people: a full round of calls went by
+#: without a decision, or nobody could be phoned at all (no provider, no
+#: callable approver). Sent by the phone channel, for the others (chat) that
+#: wait for it; may come more than once per handoff. Keyword argument: ``handoff``.
+people_unreached = Signal()
+
 #: A pending handoff left ``pending`` through ``handoffs.services.decide``
 #: (any channel, the deadline or a cancel). Keyword argument: ``handoff``,
 #: with its decision, ``decided_via`` and verdict set. A handoff the policy

@@ -124,6 +124,12 @@ ACTIONS: dict[str, Action] = _actions(
 del L, M, H, C
 
 
+def describe_action(action: str) -> str:
+    """What the taxonomy says the action does (an unknown action: that it is unknown)."""
+    known = ACTIONS.get(action)
+    return known.description if known else "An action Ony does not know: critical by rule."
+
+
 def base_risk(action: str) -> Risk:
     """The taxonomy's risk for ``action``; ``critical`` for an action it does not know."""
     known = ACTIONS.get(action)

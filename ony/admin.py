@@ -70,6 +70,10 @@ class OrganizationAdmin(admin.ModelAdmin):
                 ]
             },
         ),
+        (
+            "Chat: when handoffs that go to people are also sent to Slack or Telegram",
+            {"fields": ["chat_low", "chat_medium", "chat_high", "chat_critical"]},
+        ),
         ("Risk", {"fields": ["risk_overrides"]}),
         ("Payloads", {"fields": ["viewers_read_payloads"]}),
     ]
@@ -163,17 +167,28 @@ class MembershipAdmin(OrgScopedAdmin[Membership]):
         else:  # read only: the number masked, as everywhere
             fields = ["org", "user", "public_id", "role", "masked_phone", "timezone"]
             fields += ["oncall_order"]
+        if obj is None:
+            return [(None, {"fields": fields})]
+        linked = ["slack_linked", "telegram_linked"]
         return [
             (None, {"fields": fields}),
-            ("Chat", {"fields": ["telegram_chat_id", "slack_user_id"]}),
+            ("Chat (each person links their own)", {"fields": linked}),
         ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Membership | None = None) -> list[str]:
         if obj is None:
             return []
         if not self.has_change_permission(request, obj):
-            return ["org", "user", "public_id", "masked_phone"]
-        return ["org", "user", "public_id"]
+            return ["org", "user", "public_id", "masked_phone", "slack_linked", "telegram_linked"]
+        return ["org", "user", "public_id", "slack_linked", "telegram_linked"]
+
+    @admin.display(description="Slack")
+    def slack_linked(self, obj: Membership) -> str:
+        return "Linked" if obj.slack_user_id else "Not linked"
+
+    @admin.display(description="Telegram")
+    def telegram_linked(self, obj: Membership) -> str:
+        return "Linked" if obj.telegram_chat_id else "Not linked"
 
     def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
         self.check_writable(request, [obj])

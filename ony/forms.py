@@ -15,7 +15,7 @@ from ony.phone import normalize_e164
 from ony.roles import MANAGE
 from ony.services import is_last_admin
 
-MEMBER_FIELDS = ["role", "phone", "timezone", "oncall_order", "telegram_chat_id", "slack_user_id"]
+MEMBER_FIELDS = ["role", "phone", "timezone", "oncall_order"]
 
 
 def refuse_a_member(org: Any, email: str | None) -> None:

@@ -10,6 +10,10 @@ from ony.phone import UNMASKED_PHONE, mask_written_number
 # Authorization header values and token-looking query parameters.
 _BEARER = re.compile(r"(?i)\b(bearer|token|basic)\s+[A-Za-z0-9._~+/=-]{8,}")
 _SECRET_PARAM = re.compile(r"(?i)\b(token|secret|password|key|otp|code)=([^&\s]+)")
+# Chat credentials: Slack tokens (xoxb-..., xapp-...) and Telegram bot tokens in URLs.
+_CHAT_TOKEN = re.compile(
+    r"\b(?:xox[abposr]|xapp)-[A-Za-z0-9-]{8,}|\bbot[0-9]{5,}:[A-Za-z0-9_-]{20,}"
+)
 # Email addresses, also URL-encoded (``%40``).
 _EMAIL = re.compile(r"[\w.+-]+(?:@|%40)[\w-]+(?:\.[\w-]+)+")
 
@@ -18,6 +22,7 @@ def redact(text: str) -> str:
     """Mask phone numbers and email addresses and blank out credentials in ``text``."""
     text = UNMASKED_PHONE.sub(lambda m: mask_written_number(m.group(0)), text)
     text = _EMAIL.sub("[email]", text)
+    text = _CHAT_TOKEN.sub("[redacted]", text)
     text = _BEARER.sub(lambda m: f"{m.group(1)} [redacted]", text)
     return _SECRET_PARAM.sub(lambda m: f"{m.group(1)}=[redacted]", text)
 

@@ -36,8 +36,6 @@ EDITABLE_MEMBER_FIELDS = (
     "phone",
     "timezone",
     "oncall_order",
-    "telegram_chat_id",
-    "slack_user_id",
 )
 #: Organization fields its admins may change.
 EDITABLE_ORG_FIELDS = (
@@ -51,6 +49,10 @@ EDITABLE_ORG_FIELDS = (
     "policy_medium",
     "policy_high",
     "policy_critical",
+    "chat_low",
+    "chat_medium",
+    "chat_high",
+    "chat_critical",
     "risk_overrides",
     "viewers_read_payloads",
 )

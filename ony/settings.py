@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "devices",
     "handoffs",
     "telephony",
+    "chat",
 ]
 
 MIDDLEWARE = [
@@ -356,6 +357,14 @@ ONY_CALL_RETRY_DELAYS = [
     int(s) for s in env.list("ONY_CALL_RETRY_DELAYS", default=["2", "10", "30"])
 ]
 
+# Chat approvals (docs/chat.md). Each service is on when its token is set.
+SLACK_BOT_TOKEN = env.str("SLACK_BOT_TOKEN", default="")
+SLACK_SIGNING_SECRET = env.str("SLACK_SIGNING_SECRET", default="")
+SLACK_API_URL = env.str("SLACK_API_URL", default="https://slack.com/api").rstrip("/")
+TELEGRAM_BOT_TOKEN = env.str("TELEGRAM_BOT_TOKEN", default="")
+TELEGRAM_WEBHOOK_SECRET = env.str("TELEGRAM_WEBHOOK_SECRET", default="")
+TELEGRAM_API_URL = env.str("TELEGRAM_API_URL", default="https://api.telegram.org").rstrip("/")
+
 # Demo: the password seed_demo gives admin@demo.local (a random one if unset).
 ONY_DEMO_PASSWORD = env.str("ONY_DEMO_PASSWORD", default="")
 
@@ -379,5 +388,9 @@ LOGGING = {
         "twilio.http_client": {"level": "WARNING"},
         # django-axes logs every login at INFO; its failures come at WARNING.
         "axes": {"level": "WARNING"},
+        # Debug lines of HTTP clients carry request URLs and bodies; Telegram's
+        # URLs hold the bot token.
+        "urllib3": {"level": "WARNING"},
+        "slack_sdk": {"level": "WARNING"},
     },
 }

@@ -29,6 +29,7 @@ urlpatterns = [
     path("admin/panels/", admin.site.admin_view(dashboard.panels), name="dashboard-panels"),
     path("admin/", admin.site.urls),
     path("telephony/", include("telephony.urls")),
+    path("chat/", include("chat.urls")),
     path("invite/<str:token>/", invitations.accept, name="invitation"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),

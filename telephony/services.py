@@ -22,6 +22,7 @@ from django.utils import timezone
 from audit import services as audit
 from audit.events import SYSTEM, Event
 from handoffs import services as handoffs
+from handoffs import signals
 from handoffs.models import Handoff, Status
 from handoffs.taxonomy import Risk
 from ony import services as org_services
@@ -44,9 +45,14 @@ class TelephonyError(Refusal):
 
 
 def start_calling(handoff: Handoff) -> None:
-    """Phone the on-call approvers about ``handoff`` once it is committed."""
+    """Phone the on-call approvers about ``handoff`` once it is committed.
+
+    With no provider nobody can be phoned, which the other channels hear at
+    once (``people_unreached``).
+    """
     if provider() is None:
         logger.warning("handoff %s routes to the phone but no provider is set", handoff.public_id)
+        signals.people_unreached.send(sender=Handoff, handoff=handoff)
         return
     enqueue("telephony.call_next", handoff.pk)
 
@@ -86,6 +92,8 @@ def call_next(handoff_id: int) -> CallAttempt | None:
     gets one call at a time: one who is on (or being rung for) another call is
     passed over for the next in this round who is free; when none is, the
     handoff waits in line, and the end of a call wakes it (``finish``).
+    Starting a second round, or finding nobody to call, announces
+    ``people_unreached`` (chat may wait for it).
     """
     with transaction.atomic():
         handoff = (
@@ -104,10 +112,14 @@ def call_next(handoff_id: int) -> CallAttempt | None:
         people = approvers(handoff.org_id)
         if not people:
             logger.warning("handoff %s: nobody on call can be phoned", handoff.public_id)
+            signals.people_unreached.send(sender=Handoff, handoff=handoff)
             return None
-        slot = _first_free(people, next_slot(attempts.order_by("-pk").first(), len(people)))
+        last = attempts.order_by("-pk").first()
+        slot = _first_free(people, next_slot(last, len(people)))
         if slot is None:
             return None  # everyone due is on a call: wait in line
+        if last is not None and slot.round > last.round:
+            signals.people_unreached.send(sender=Handoff, handoff=handoff)
         member = people[slot.position]
         attempt = CallAttempt.objects.create(
             org=handoff.org,

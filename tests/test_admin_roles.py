@@ -22,6 +22,10 @@ def org_form(**changes: object) -> dict[str, object]:
         "policy_medium": "ask",
         "policy_high": "phone",
         "policy_critical": "phone_totp",
+        "chat_low": "with_call",
+        "chat_medium": "with_call",
+        "chat_high": "with_call",
+        "chat_critical": "with_call",
         "risk_overrides": "{}",
     }
     data.update(changes)

@@ -45,6 +45,14 @@ class Route(models.TextChoices):
     PHONE_TOTP = "phone_totp", "Phone the on-call approvers and ask for a TOTP code"
 
 
+class ChatRoute(models.TextChoices):
+    """Whether a handoff routed to people also goes to their chat (Slack, Telegram), and when."""
+
+    OFF = "off", "No chat messages"
+    WITH_CALL = "with_call", "Message the on-call approvers with the first call"
+    AFTER_ROUND = "after_round", "Message them once a full round of calls goes unanswered"
+
+
 #: The routes that phone the on-call approvers.
 PHONE_ROUTES = frozenset({Route.PHONE, Route.PHONE_TOTP})
 
@@ -83,6 +91,16 @@ def validate_risk_overrides(value: object) -> None:
         raise ValidationError("No action taxonomy is installed.", code="no_taxonomy")
     for check in RISK_OVERRIDE_CHECKS:
         check(value)
+
+
+def _chat_field(risk: str) -> models.CharField:
+    return models.CharField(
+        max_length=12,
+        choices=ChatRoute.choices,
+        default=ChatRoute.WITH_CALL,
+        help_text=f"Chat messages for a {risk}-risk handoff that goes to people "
+        "(members who linked Slack or Telegram).",
+    )
 
 
 def _route_field(
@@ -125,6 +143,10 @@ class Organization(models.Model):
         help_text="Always phone plus a TOTP code: the floor no organization can lower.",
         validators=[validate_critical_route],
     )
+    chat_low = _chat_field("low")
+    chat_medium = _chat_field("medium")
+    chat_high = _chat_field("high")
+    chat_critical = _chat_field("critical")
     risk_overrides = models.JSONField(
         default=dict,
         blank=True,
@@ -159,6 +181,10 @@ class Organization(models.Model):
             return CRITICAL_ROUTE
         return getattr(self, f"policy_{risk}")
 
+    def chat_route(self, risk: str) -> str:
+        """When a ``risk`` handoff that goes to people is also sent to chat: a ``ChatRoute``."""
+        return getattr(self, f"chat_{risk}")
+
 
 class MembershipQuerySet(OrgScopedQuerySet):
     def on_call(self) -> Self:
@@ -189,8 +215,16 @@ class Membership(OrgOwned):
         help_text="When the telephony provider refused the number as invalid; "
         "not called until the number changes.",
     )
-    telegram_chat_id = models.CharField(max_length=32, blank=True)
-    slack_user_id = models.CharField(max_length=32, blank=True)
+    # Linked by the member themselves (chat.services), never typed in by an admin.
+    telegram_chat_id = models.CharField(
+        max_length=32,
+        blank=True,
+        editable=False,
+        help_text="The member's Telegram user id (their private chat with the bot).",
+    )
+    slack_user_id = models.CharField(
+        max_length=32, blank=True, editable=False, help_text="The member's Slack user id."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     # A class attribute, as OrgOwned's is (django-stubs); its type is inferred.

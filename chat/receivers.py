@@ -1,0 +1,26 @@
+"""Chat's answers to what the handoffs app announces (connected in ``ready()``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.dispatch import receiver
+
+from chat import services
+from handoffs import signals
+from handoffs.models import Handoff
+
+
+@receiver(signals.routed_to_people, sender=Handoff)
+def message_with_the_call(sender: type[Handoff], handoff: Handoff, **kwargs: Any) -> None:
+    services.on_routed(handoff)
+
+
+@receiver(signals.people_unreached, sender=Handoff)
+def message_when_unreached(sender: type[Handoff], handoff: Handoff, **kwargs: Any) -> None:
+    services.on_unreached(handoff)
+
+
+@receiver(signals.decided, sender=Handoff)
+def show_the_outcome(sender: type[Handoff], handoff: Handoff, **kwargs: Any) -> None:
+    services.on_decided(handoff)
