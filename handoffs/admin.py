@@ -58,7 +58,14 @@ class PolicyDecidedFilter(admin.SimpleListFilter):
 
 class DecisionForm(forms.Form):
     decision = forms.ChoiceField(choices=[("approve", "Approve"), ("deny", "Deny")])
-    otp = forms.RegexField(regex=r"^[0-9]{6}$", required=False, label="Authenticator code")
+    otp = forms.CharField(required=False, max_length=16, label="Authenticator code")
+
+    def clean_otp(self) -> str:
+        # Apps show codes as "123 456"; people type them that way.
+        code = "".join(self.cleaned_data["otp"].split())
+        if code and not (code.isascii() and code.isdigit() and len(code) == 6):
+            raise forms.ValidationError("An authenticator code is 6 digits.", code="invalid_otp")
+        return code
 
 
 @admin.register(Handoff)
@@ -67,15 +74,14 @@ class HandoffAdmin(ReadOnlyOrgAdmin[Handoff]):
 
     list_display = [
         "risk_badge",
-        "title",
-        "action_and_target",
+        "request_summary",
         "device_name",
         "agent_session",
         "status_badge",
         "time_left",
         "decided",
     ]
-    list_display_links = ["title"]
+    list_display_links = ["request_summary"]
     list_filter = [
         PolicyDecidedFilter,
         "status",
@@ -104,7 +110,7 @@ class HandoffAdmin(ReadOnlyOrgAdmin[Handoff]):
         extra_context = {
             **(extra_context or {}),
             "title": "Handoffs",
-            "pending_count": len(ids),
+            "pending_count": pending.count(),
             "pending_ids": " ".join(ids),
         }
         return super().changelist_view(request, extra_context)
@@ -113,9 +119,16 @@ class HandoffAdmin(ReadOnlyOrgAdmin[Handoff]):
     def risk_badge(self, obj: Handoff) -> str:
         return risk_badge(obj.risk)
 
-    @admin.display(description="Action and target", ordering="action")
-    def action_and_target(self, obj: Handoff) -> str:
-        return format_html("<code>{}</code> on <code>{}</code>", obj.action, obj.target)
+    @admin.display(description="Request", ordering="action")
+    def request_summary(self, obj: Handoff) -> str:
+        """Ony's facts (action and target), then the agent's title, quieter."""
+        return format_html(
+            '<code>{}</code> on <code class="ony-agent-text">{}</code>'
+            '<span class="ony-agent-title ony-agent-text">{}</span>',
+            obj.action,
+            obj.target,
+            obj.title,
+        )
 
     @admin.display(description="Device", ordering="device__name")
     def device_name(self, obj: Handoff) -> str:
@@ -187,6 +200,8 @@ class HandoffAdmin(ReadOnlyOrgAdmin[Handoff]):
                     return HttpResponseRedirect(request.path)
             elif not reader.may_decide:
                 messages.error(request, "Your role may not decide handoffs.")
+            else:
+                messages.error(request, str(next(iter(form.errors.values()))[0]))
             handoff = Handoff.objects.get(pk=handoff.pk)
         return TemplateResponse(request, "admin/handoffs/handoff/page.html", {
             **self.admin_site.each_context(request),
@@ -197,7 +212,10 @@ class HandoffAdmin(ReadOnlyOrgAdmin[Handoff]):
 
     def page_context(self, handoff: Handoff, reader: selectors.Reader) -> dict[str, Any]:
         trail = list(selectors.audit_trail(handoff))
-        names = display_names({entry.actor for entry in trail})
+        people = {entry.actor for entry in trail}
+        if handoff.decided_by:
+            people.add(handoff.decided_by.public_id)
+        names = display_names(people, handoff.org_id)
         return {
             "title": handoff.title,
             "handoff": handoff,
@@ -210,11 +228,7 @@ class HandoffAdmin(ReadOnlyOrgAdmin[Handoff]):
             "payload": handoff.payload if reader.may_read_payload else None,
             "trail": [{"entry": e, "name": names.get(e.actor, "")} for e in trail],
             "verdict_json": json.dumps(handoff.verdict, indent=2) if handoff.verdict else "",
-            "decider": display_names([handoff.decided_by.public_id]).get(
-                handoff.decided_by.public_id, ""
-            )
-            if handoff.decided_by
-            else "",
+            "decider": names.get(handoff.decided_by.public_id, "") if handoff.decided_by else "",
             "sections": sections.for_handoff(handoff),
         }
 

@@ -25,6 +25,14 @@ def signed_in_user(request: HttpRequest) -> User:
     return user
 
 
+def verified_user(user: Any) -> User | None:
+    """``user`` (a request's) if signed in with a password and a TOTP code, else ``None``."""
+    if not isinstance(user, User) or not user.is_active:
+        return None
+    is_verified = getattr(user, "is_verified", None)
+    return user if is_verified is not None and is_verified() else None
+
+
 def client_address(request: HttpRequest) -> str:
     """The client's address for rate limits: REMOTE_ADDR, or the one ``NUM_PROXIES`` back.
 

@@ -78,7 +78,9 @@ def on_call(user: Any) -> list[OnCall]:
         )
     )
     busy = set(
-        CallAttempt.objects.filter(member__in=members).open().values_list("member_id", flat=True)
+        CallAttempt.objects.filter(member__in=members)
+        .keeping_busy()
+        .values_list("member_id", flat=True)
     )
     return [
         OnCall(

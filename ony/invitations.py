@@ -25,7 +25,8 @@ from django.views.decorators.cache import never_cache
 from django_otp import login as otp_login
 
 from ony import services
-from ony.models import Invitation, TOTPDevice
+from ony.auth import verified_user
+from ony.models import Invitation, TOTPDevice, User
 
 INBOX = "admin:handoffs_handoff_changelist"
 
@@ -74,22 +75,26 @@ def accept(request: HttpRequest, token: str) -> HttpResponse:
         context |= {"title": "Invitation", "refusal": refusal.messages[0]}
         return TemplateResponse(request, "ony/invitation.html", context, status=410)
     new_person = services.needs_credentials(invitation)
-    form = AcceptForm(request.POST or None) if new_person else None
-    if request.method == "POST" and (form is None or form.is_valid()):
+    signed_in = request.user if isinstance(request.user, User) else None
+    if signed_in is not None and signed_in.email != invitation.email:
+        # Accepting would switch this browser to another person without a word.
+        context |= {
+            "title": "Invitation",
+            "refusal": f"You are logged in as {signed_in.email}, and this invitation is for "
+            f"{invitation.email}: log out first.",
+        }
+        return TemplateResponse(request, "ony/invitation.html", context, status=409)
+    if not new_person:
+        return _join_existing(request, token, invitation, context)
+    form = AcceptForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
         try:
             membership = services.accept_invitation(
-                token,
-                password=form.cleaned_data["password1"] if form else "",
-                code=form.cleaned_data["code"] if form else "",
+                token, password=form.cleaned_data["password1"], code=form.cleaned_data["code"]
             )
         except ValidationError as refusal:
-            if form is None:
-                raise
             form.add_error(None, refusal)
         else:
-            if not new_person:
-                messages.success(request, f"You joined {invitation.org.name}: log in as usual.")
-                return HttpResponseRedirect(reverse("admin:login") + "?next=" + reverse(INBOX))
             user = membership.user
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             otp_login(request, TOTPDevice.objects.get(user=user, confirmed=True))
@@ -104,5 +109,29 @@ def accept(request: HttpRequest, token: str) -> HttpResponse:
         "otpauth": uri,
         # segno's SVG: generated markup, no text from the request.
         "qr": mark_safe(segno.make(uri, error="m").svg_inline(scale=4)),  # noqa: S308
+    }
+    return TemplateResponse(request, "ony/invitation.html", context)
+
+
+def _join_existing(
+    request: HttpRequest, token: str, invitation: Invitation, context: dict
+) -> HttpResponse:
+    """Someone with an account: logged in as the invited address, one click joins."""
+    verified = verified_user(request.user)
+    if request.method == "POST" and verified is not None:
+        try:
+            services.accept_invitation(token, joining=verified)
+        except ValidationError as refusal:
+            context |= {"title": "Invitation", "refusal": refusal.messages[0]}
+            return TemplateResponse(request, "ony/invitation.html", context, status=410)
+        messages.success(request, f"You joined {invitation.org.name}.")
+        return HttpResponseRedirect(reverse(INBOX))
+    login_url = reverse("admin:login") + "?" + urlencode({"next": request.path})
+    context |= {
+        "title": f"Join {invitation.org.name}",
+        "invitation": invitation,
+        "existing": True,
+        "verified": verified is not None,
+        "login_url": login_url,
     }
     return TemplateResponse(request, "ony/invitation.html", context)

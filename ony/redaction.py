@@ -10,6 +10,9 @@ from ony.phone import UNMASKED_PHONE, mask_written_number
 # Authorization header values and token-looking query parameters.
 _BEARER = re.compile(r"(?i)\b(bearer|token|basic)\s+[A-Za-z0-9._~+/=-]{8,}")
 _SECRET_PARAM = re.compile(r"(?i)\b(token|secret|password|key|otp|code)=([^&\s]+)")
+# Ony's own bearer tokens (ony_dev_..., ony_enr_..., ony_inv_..., personal tokens),
+# wherever they appear: an invitation's is in its URL, so in access logs.
+_ONY_TOKEN = re.compile(r"\bony_[a-z]{2,4}_[A-Za-z0-9_-]{16,}")
 # Chat credentials: Slack tokens (xoxb-..., xapp-...) and Telegram bot tokens in URLs.
 _CHAT_TOKEN = re.compile(
     r"\b(?:xox[abposr]|xapp)-[A-Za-z0-9-]{8,}|\bbot[0-9]{5,}:[A-Za-z0-9_-]{20,}"
@@ -22,6 +25,7 @@ def redact(text: str) -> str:
     """Mask phone numbers and email addresses and blank out credentials in ``text``."""
     text = UNMASKED_PHONE.sub(lambda m: mask_written_number(m.group(0)), text)
     text = _EMAIL.sub("[email]", text)
+    text = _ONY_TOKEN.sub("[redacted]", text)
     text = _CHAT_TOKEN.sub("[redacted]", text)
     text = _BEARER.sub(lambda m: f"{m.group(1)} [redacted]", text)
     return _SECRET_PARAM.sub(lambda m: f"{m.group(1)}=[redacted]", text)

@@ -38,16 +38,16 @@ def members_of(user: Any, slug: str) -> QuerySet[Membership]:
     )
 
 
-def display_names(public_ids: Iterable[str]) -> dict[str, str]:
-    """``{mem_/usr_ id: the person's name or email}``, for showing pseudonyms to people.
+def display_names(public_ids: Iterable[str], org: Organization | int) -> dict[str, str]:
+    """``{mem_/usr_ id: the person's name or email}``, for showing ``org``'s pseudonyms to people.
 
-    Looked up for display only (the audit chain keeps the pseudonym). The
-    caller passes ids it already may show, from rows scoped to the viewer's
-    organizations.
+    Looked up for display only (the audit chain keeps the pseudonym), among
+    ``org``'s members (and operators, ``usr_``); the caller shows them only to
+    people who may read ``org``.
     """
     wanted = set(public_ids)
     names: dict[str, str] = {}
-    members = Membership.objects.filter(public_id__in=wanted).select_related("user")
+    members = Membership.objects.for_org(org).filter(public_id__in=wanted).select_related("user")
     for member in members:
         names[member.public_id] = member.user.full_name or member.user.email
     for user in User.objects.filter(public_id__in=wanted - set(names)):

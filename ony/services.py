@@ -318,45 +318,72 @@ def invitation_totp_key(token: str) -> str:
 
 
 def needs_credentials(invitation: Invitation) -> bool:
-    """Whether the invitee must set a password and enroll TOTP (a new person) or not."""
+    """Whether the invitee sets a password and an authenticator on the invitation page.
+
+    Only someone Ony does not know yet, or an account that cannot log in (no
+    password or no confirmed authenticator) and belongs to no organization but
+    the invitation's: whoever holds the link chooses the credentials, and the
+    link is shown to the inviting admin, so it must never open an account that
+    anything else (another org, the installation) relies on. Everyone else
+    logs in as themselves to join (``accept_invitation``'s ``joining``).
+    """
     user = User.objects.filter(email=invitation.email).first()
+    if user is None:
+        return True
+    if user.is_superuser or _can_log_in(user):
+        return False
+    return not Membership.objects.filter(user=user).exclude(org=invitation.org_id).exists()
+
+
+def _can_log_in(user: User) -> bool:
     return (
-        user is None
-        or not user.has_usable_password()
-        or not TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+        user.has_usable_password() and TOTPDevice.objects.filter(user=user, confirmed=True).exists()
     )
 
 
 @transaction.atomic
-def accept_invitation(token: str, *, password: str = "", code: str = "") -> Membership:
-    """Join the invitation's org; a new person sets ``password`` and confirms TOTP with ``code``.
+def accept_invitation(
+    token: str, *, joining: User | None = None, password: str = "", code: str = ""
+) -> Membership:
+    """Join the invitation's org, once (its row is locked); audited as ``member.added``.
 
-    The code must come from the secret the page showed (``invitation_totp_key``).
-    Someone who already has a password and an authenticator just joins.
-    Each invitation works once (row lock); audited as ``member.added``.
+    Someone who ``needs_credentials`` sets ``password`` and confirms the
+    authenticator the page showed (``invitation_totp_key``) with ``code``,
+    which is then spent. Anyone else must be signed in as the invited address
+    (``joining``): ``ValidationError`` ``log_in_first`` otherwise. Someone
+    already in the org just uses up the invitation.
     """
     invitation = invitation_for(token)
-    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    invitation = Invitation.objects.select_for_update().select_related("org").get(pk=invitation.pk)
     if invitation.accepted_at is not None:
         raise ValidationError("This invitation was used already.", code="invitation_used")
     new_person = needs_credentials(invitation)
+    if not new_person and (joining is None or joining.email != invitation.email):
+        raise ValidationError(
+            f"Log in as {invitation.email} to join {invitation.org.name}.", code="log_in_first"
+        )
     key = invitation_totp_key(token)
+    totp = TOTP(bytes.fromhex(key), drift=0)
     if new_person:
-        user = User(email=invitation.email)
-        validate_password(password, user)
-        totp = TOTP(bytes.fromhex(key), drift=0)
+        validate_password(password, User(email=invitation.email))
         if not (code.isascii() and code.isdigit() and totp.verify(int(code), tolerance=1)):
             raise ValidationError("That code is not the one your app shows.", code="invalid_otp")
-    actor = invitation.created_by.public_id if invitation.created_by else SYSTEM
-    membership = add_member(invitation.org, invitation.email, actor=actor, role=invitation.role)
+    invitation.accepted_at = timezone.now()
+    invitation.save(update_fields=["accepted_at"])
+    existing = Membership.objects.for_org(invitation.org).filter(user__email=invitation.email)
+    membership = existing.select_related("user").first()
+    if membership is None:
+        actor = invitation.created_by.public_id if invitation.created_by else SYSTEM
+        membership = add_member(invitation.org, invitation.email, actor=actor, role=invitation.role)
     if new_person:
         user = membership.user
         user.set_password(password)
         user.save(update_fields=["password"])
         TOTPDevice.objects.filter(user=user).delete()
-        TOTPDevice.objects.create(user=user, name="Authenticator", key=key, confirmed=True)
-    invitation.accepted_at = timezone.now()
-    invitation.save(update_fields=["accepted_at"])
+        # The code just typed is spent: it cannot log in a second time.
+        TOTPDevice.objects.create(
+            user=user, name="Authenticator", key=key, confirmed=True, last_t=totp.t()
+        )
     return membership
 
 

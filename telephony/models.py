@@ -6,8 +6,9 @@ import secrets
 from typing import ClassVar
 
 from django.db import models
+from django.utils import timezone
 
-from handoffs.models import Handoff
+from handoffs.models import Handoff, Status
 from ony.models import Membership, Organization, OrgOwned, OrgScopedQuerySet
 
 
@@ -79,6 +80,16 @@ class CallAttemptQuerySet(OrgScopedQuerySet):
     def open(self) -> CallAttemptQuerySet:
         """Attempts whose call has not ended."""
         return self.exclude(status__in=ENDED)
+
+    def keeping_busy(self) -> CallAttemptQuerySet:
+        """Open attempts that keep their approver busy: about requests still waiting.
+
+        An attempt left open by a failure (a process that died while placing
+        it) must not keep its approver busy for ever.
+        """
+        return self.open().filter(
+            handoff__status=Status.PENDING, handoff__deadline__gt=timezone.now()
+        )
 
 
 class CallAttempt(OrgOwned):

@@ -26,6 +26,18 @@ def handoff_section(handoff: Handoff) -> dict[str, Any]:
 CALL_CODE = re.compile(r"/telephony/calls/([A-Za-z0-9_-]+)/")
 
 
+def rings_for(user: Any, call_url: str) -> bool:
+    """Whether the call (by the URL it fetches) is one Ony placed to ``user``'s own membership.
+
+    By who the attempt is for, never by the number: anyone may type any number
+    into their own membership.
+    """
+    match = CALL_CODE.search(call_url)
+    if match is None:
+        return False
+    return CallAttempt.objects.filter(code=match.group(1), member__user=user).exists()
+
+
 def request_of_call(user: Any, call_url: str) -> dict[str, Any] | None:
     """The request a call (by the URL it fetches) is about, for ``user``'s softphone.
 

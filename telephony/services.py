@@ -152,16 +152,11 @@ def _on_another_call(member: Membership) -> bool:
     """Whether ``member`` has a call open; locks their row until the caller's commit.
 
     The lock serializes the escalations of every handoff that would ring
-    them, so that two cannot both find them free. Only calls about requests
-    still waiting count: an attempt left open by a failure (a process that
-    died while placing it) must not keep its approver busy for ever.
+    them, so that two cannot both find them free (``keeping_busy`` says which
+    open calls count).
     """
     Membership.objects.select_for_update(of=("self",)).filter(pk=member.pk).first()
-    open_calls = CallAttempt.objects.for_org(member.org_id).filter(member=member).open()
-    still_waiting = open_calls.filter(
-        handoff__status=Status.PENDING, handoff__deadline__gt=timezone.now()
-    )
-    return still_waiting.exists()
+    return CallAttempt.objects.for_org(member.org_id).filter(member=member).keeping_busy().exists()
 
 
 def ring(attempt_id: int) -> str:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from audit.events import SYSTEM
+from handoffs.services import decide
 from ony import services
-from ony.models import Membership, TOTPDevice
+from ony.models import Membership, TOTPDevice, User
 from ony.roles import Role
-from tests.base import PASSWORD, current_code, make_person
+from tests.base import PASSWORD, current_code, enroll_device, make_handoff, make_person
 from tests.browser import page, screenshots  # noqa: F401  (fixture)
 from tests.tamper import entry_row, sql
 
@@ -60,6 +61,11 @@ def test_it_keeps_out_a_password_without_a_code(live_server, page):  # noqa: F81
 def test_it_shows_an_auditor_where_the_chain_stops_matching(page, live_server, tmp_path):  # noqa: F811
     acme = services.create_organization(name="Acme", slug="acme", actor=SYSTEM)
     carol = make_person(acme, "carol@acme.test", Role.VIEWER).user
+    # Rows as a team's chain has them: a person with a long name decided a request.
+    bob = make_person(acme, "bob@acme.test", Role.MEMBER)
+    User.objects.filter(pk=bob.user_id).update(full_name="Bartholomew Longname-Smythe")
+    handoff = make_handoff(enroll_device(acme).device, "db.migrate")
+    decide(handoff, "approve", via="dashboard", actor=bob.public_id, by=bob)
     row_id, text = entry_row(acme.pk, 1)[:2]
     sql(
         "UPDATE audit_auditentry SET canonical = %s WHERE id = %s",
@@ -69,6 +75,10 @@ def test_it_shows_an_auditor_where_the_chain_stops_matching(page, live_server, t
     log_in(page, live_server, "carol@acme.test", current_code(TOTPDevice.objects.get(user=carol)))
     page.click("text=Audit entries")
     screenshots(page, tmp_path, "audit-list")
+    # At a laptop's width the hash column ends inside the list, not under the filters.
+    hash_right = page.locator("td.field-short_hash").first.bounding_box()
+    results = page.locator("#changelist .results").bounding_box()
+    assert hash_right["x"] + hash_right["width"] <= results["x"] + results["width"]
     page.click("#verify-chain")
     screenshots(page, tmp_path, "verify-broken")
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.contrib.sessions.models import Session
 from django.utils import timezone
 from django_otp.oath import TOTP
 from playwright.sync_api import expect
@@ -145,6 +146,9 @@ def test_the_index_counts_what_waits_without_a_reload(live_server, page, tmp_pat
     assert "alice@acme.test" in page.locator("#panel-oncall").inner_text()
     screenshots(page, tmp_path, "index")
     assert not scrolls_sideways_at(page, 390)
+
+    Session.objects.all().delete()  # the session ends (expired, logged out elsewhere)
+    page.wait_for_url("**/admin/login/**", timeout=15_000)  # said so, not silently stale
 
 
 def test_an_invitation_from_the_link_to_the_first_login(

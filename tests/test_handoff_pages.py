@@ -13,9 +13,11 @@ from audit.events import SYSTEM
 from handoffs import services
 from handoffs.models import Handoff, Status
 from ony import services as org_services
+from ony.models import TOTPDevice
 from ony.roles import Role
 from tests.base import (
     OnyTestCase,
+    current_code,
     enroll_device,
     make_handoff,
     make_person,
@@ -70,6 +72,24 @@ class HandoffPageTests(OnyTestCase):
         self.assertEqual(self.handoff.verdict["decided_via"], "dashboard")
         again = self.client_for(self.alice).post(self.page, {"decision": "approve"}, follow=True)
         self.assertContains(again, "already denied")
+
+    def test_a_code_is_typed_as_apps_show_it_and_a_malformed_one_is_explained(self):
+        critical = make_handoff(enroll_device(self.acme).device, "deploy.production")
+        page = reverse("admin:handoffs_handoff_change", args=[critical.pk])
+        client = self.client_for(self.bob)
+        for malformed in (
+            "12345",
+            "\uff11\uff12\uff13\uff14\uff15\uff16",
+            "12a456",
+        ):  # full-width too
+            with self.subTest(malformed):
+                response = client.post(page, {"decision": "approve", "otp": malformed})
+                self.assertContains(response, "An authenticator code is 6 digits.")
+        code = current_code(TOTPDevice.objects.get(user=self.bob))
+        response = client.post(page, {"decision": "approve", "otp": f"{code[:3]} {code[3:]}"})
+        self.assertRedirects(response, page, fetch_redirect_response=False)
+        critical.refresh_from_db()
+        self.assertEqual((critical.status, critical.decided_by), (Status.APPROVED, self.bob_m))
 
     def test_the_inbox_hides_policy_decisions_until_asked(self):
         low = make_handoff(enroll_device(self.acme, "ci").device, "test.run", title="Run the tests")

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import re
+import threading
+import unittest
 from datetime import timedelta
 
 from django.core import mail
-from django.test import Client, override_settings
+from django.db import connection
+from django.test import Client, TransactionTestCase, override_settings
 from django.urls import reverse
 from django.utils import timezone
 from django_otp.oath import TOTP
 
+from audit.events import SYSTEM
 from audit.models import AuditEntry
 from ony import services
 from ony.models import Invitation, Membership, TOTPDevice, User
+from ony.models.totp import CodeCheck
+from ony.roles import Role
 from ony.tokens import token_hash
-from tests.base import PASSWORD, OnyTestCase
+from tests.base import PASSWORD, OnyTestCase, make_person, run_together, verified_client
 
 NEW_PASSWORD = "a long and new passphrase 42"
 
@@ -28,8 +34,11 @@ def code_for(key_hex: str, steps_ahead: int = 0) -> str:
 
 class InvitationTests(OnyTestCase):
     def invite(self, email: str = "dave@acme.test", role: str = "member") -> str:
-        page = self.client_for(self.alice).post(
-            reverse("admin:ony_invitation_add"), {"org": self.acme.pk, "email": email, "role": role}
+        return self.invite_as(self.alice, self.acme, email, role)
+
+    def invite_as(self, admin: User, org, email: str, role: str = "member") -> str:
+        page = self.client_for(admin).post(
+            reverse("admin:ony_invitation_add"), {"org": org.pk, "email": email, "role": role}
         )
         self.assertEqual(page.status_code, 200)
         shown = re.search(r'<pre id="secret">([^<]+)</pre>', page.content.decode())
@@ -96,13 +105,81 @@ class InvitationTests(OnyTestCase):
         self.assertContains(Client().post("/invite/nothing/", {}), "not valid", status_code=410)
         self.assertFalse(User.objects.filter(email="dave@acme.test").exists())
 
-    def test_someone_with_an_account_just_joins(self):
+    def test_someone_with_an_account_logs_in_as_themselves_to_join(self):
         path = self.invite(email="Gus@Globex.test", role="viewer")
-        response = Client().post(path, {})
-        self.assertEqual(response.status_code, 302)
-        self.assertIn(reverse("admin:login"), response["Location"])
+        anonymous = Client().get(path)
+        self.assertContains(anonymous, 'id="log-in-first"')
+        self.assertNotContains(anonymous, "<svg width=")  # no authenticator to take over
+        refused = Client().post(path, {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+        self.assertEqual(refused.status_code, 200)
+        self.assertFalse(Membership.objects.filter(user=self.gus, org=self.acme).exists())
+
+        joined = self.client_for(self.gus).post(path, {})
+        self.assertRedirects(
+            joined, reverse("admin:handoffs_handoff_changelist"), fetch_redirect_response=False
+        )
         self.assertEqual(Membership.objects.get(user=self.gus, org=self.acme).role, "viewer")
         self.assertTrue(self.gus.check_password(PASSWORD))  # unchanged
+
+    def test_a_link_never_opens_an_account_another_org_or_the_installation_relies_on(self):
+        # Accounts that cannot log in yet: Gina's org added a member by phone only
+        # (no password), and an operator made a superuser who has no authenticator.
+        phone_only = services.add_member(self.globex, "pat@globex.test", actor=SYSTEM)
+        root = User.objects.create_superuser("root@ony.test", PASSWORD)
+        for person in (phone_only.user, root):
+            path = self.invite(email=person.email, role="admin")
+            page = Client().get(path)
+            self.assertContains(page, 'id="log-in-first"')
+            self.assertNotContains(page, "<svg width=")
+            key = services.invitation_totp_key(path.rstrip("/").rsplit("/", 1)[1])
+            form = {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "code": code_for(key)}
+            Client().post(path, form)
+            person.refresh_from_db()
+            self.assertFalse(person.check_password(NEW_PASSWORD))
+            self.assertFalse(TOTPDevice.objects.filter(user=person, key=key).exists())
+            self.assertFalse(Membership.objects.filter(user=person, org=self.acme).exists())
+
+    def test_an_account_in_no_org_without_credentials_sets_them_from_the_link(self):
+        # Pat was added by phone only (no password) and later removed: nothing relies on it.
+        phone_only = services.add_member(self.acme, "pat@acme.test", actor=SYSTEM, role="member")
+        services.remove_member(phone_only, actor=SYSTEM)
+        path = self.invite(email="pat@acme.test")
+        key = services.invitation_totp_key(path.rstrip("/").rsplit("/", 1)[1])
+        code = code_for(key)
+        client = Client()
+        form = {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "code": code}
+        self.assertEqual(client.post(path, form).status_code, 302)
+        phone_only.user.refresh_from_db()
+        self.assertTrue(phone_only.user.check_password(NEW_PASSWORD))
+        self.assertEqual(Membership.objects.filter(user=phone_only.user).count(), 1)
+        # The code that accepted the invitation is spent: it does not log in again.
+        device = TOTPDevice.objects.get(user=phone_only.user)
+        self.assertIsNot(device.verify_decision_code(code), CodeCheck.ACCEPTED)
+
+    def test_an_address_someone_claimed_first_is_joined_only_by_logging_in_to_it(self):
+        # Globex's admin invites an address and accepts it himself ...
+        path = self.invite_as(self.gina, self.globex, "victim@corp.test")
+        key = services.invitation_totp_key(path.rstrip("/").rsplit("/", 1)[1])
+        form = {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "code": code_for(key)}
+        self.assertEqual(Client().post(path, form).status_code, 302)
+        # ... then Acme invites the real person, who clicks Join without logging in.
+        acme_path = self.invite(email="victim@corp.test")
+        Client().post(acme_path, {})
+        self.assertFalse(Membership.objects.filter(org=self.acme, user__email="victim@corp.test"))
+
+    def test_a_person_logged_in_as_someone_else_is_asked_to_log_out(self):
+        path = self.invite()
+        page = self.client_for(self.bob).get(path)
+        self.assertContains(page, "log out first", status_code=409)
+        self.assertFalse(User.objects.filter(email="dave@acme.test").exists())
+
+    def test_joining_an_org_one_is_already_in_uses_up_the_link(self):
+        path = self.invite(email="gus@globex.test")
+        services.add_member(self.acme, "gus@globex.test", actor=SYSTEM, role="member")
+        joined = self.client_for(self.gus).post(path, {})
+        self.assertEqual(joined.status_code, 302)
+        self.assertEqual(Membership.objects.get(user=self.gus, org=self.acme).role, "member")
+        self.assertIsNotNone(Invitation.objects.get().accepted_at)
 
     def test_only_an_orgs_admins_invite_and_only_to_their_orgs(self):
         add = reverse("admin:ony_invitation_add")
@@ -130,3 +207,25 @@ class InvitationTests(OnyTestCase):
         [message] = mail.outbox
         self.assertEqual(message.to, ["dave@acme.test"])
         self.assertIn(path, message.body)
+
+
+@unittest.skipUnless(connection.vendor == "postgresql", "row locks need PostgreSQL")
+class InvitationRaceTests(TransactionTestCase):
+    def test_clicks_at_once_join_once_and_none_fails(self):
+        acme = services.create_organization(name="Acme", slug="acme", actor=SYSTEM)
+        alice = make_person(acme, "alice@acme.test", Role.ADMIN)
+        globex = services.create_organization(name="Globex", slug="globex", actor=SYSTEM)
+        gus = make_person(globex, "gus@globex.test", Role.MEMBER)
+        _, token = services.invite(acme, "gus@globex.test", role="member", actor=alice.public_id)
+        path = reverse("invitation", args=[token])
+        statuses: list[int] = []
+        barrier = threading.Barrier(4)
+
+        def click() -> None:
+            client = verified_client(gus.user)
+            barrier.wait()
+            statuses.append(client.post(path, {}).status_code)
+
+        run_together(*[click] * 4)
+        self.assertEqual(sorted(statuses), [302, 410, 410, 410])
+        self.assertEqual(Membership.objects.filter(user=gus.user, org=acme).count(), 1)

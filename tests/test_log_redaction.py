@@ -62,6 +62,19 @@ class DetectionTests(SimpleTestCase):
     def test_it_masks_email_addresses_plain_or_url_encoded(self):
         self.assertEqual(redact("q=alice%40acme.test and bob@acme.test"), "q=[email] and [email]")
 
+    def test_it_blanks_out_onys_and_the_chat_services_tokens(self):
+        lines = {
+            '"GET /invite/ony_inv_AbC-d_0123456789abcdefXYZ/ HTTP/1.1"': "GET /invite/[redacted]/",
+            "enrolled with ony_enr_0123456789abcdef0123": "enrolled with [redacted]",
+            "POST https://api.telegram.org/bot123456789:AAE-xyz_0123456789abcdefghij/sendMessage": (
+                "POST https://api.telegram.org/[redacted]/sendMessage"
+            ),
+            "token xoxb-1234-5678-abcdefgh was refused": "token [redacted] was refused",
+        }
+        for line, starts in lines.items():
+            with self.subTest(line):
+                self.assertIn(starts, redact(line))
+
 
 class AuditGuardTests(OnyTestCase):
     def test_a_target_with_a_number_in_any_form_never_reaches_the_chain(self):

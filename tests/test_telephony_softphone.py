@@ -1,4 +1,4 @@
-"""The softphone: staff with TOTP see calls to their own numbers and answer them in a browser."""
+"""The softphone: staff with TOTP see the calls Ony placed to them and answer them in a browser."""
 
 from __future__ import annotations
 
@@ -23,14 +23,15 @@ from tests.test_browser_dashboard import log_in
 SIMULATOR = {"ONY_TELEPHONY_SIMULATOR": True, "SIGNALWIRE_PROJECT": ""}
 
 
-def ring(to: str) -> str:
-    """A call ringing at ``to``, placed straight on the simulator."""
-
+def ring(member) -> str:
+    """A call to ``member`` about a new handoff of their org, as Ony would place it."""
+    handoff = migration_handoff(enroll_device(member.org).device, f"ring-{member.pk}")
+    attempt = CallAttempt.objects.create(org=member.org, handoff=handoff, member=member)
     call = Call(
         sid=f"CA{len(simulator.calls):032d}",
-        to=to,
+        to=member.phone,
         from_="+15005550006",
-        url="http://127.0.0.1:1/unused",
+        url=f"http://testserver/telephony/calls/{attempt.code}/answer",
         status_callback="",
         machine_detection=True,
     )
@@ -43,8 +44,8 @@ class SoftphoneAccessTests(OnyTestCase):
     def setUp(self):
         simulator.reset()
         self.addCleanup(simulator.reset)
-        self.to_alice = ring(self.alice_m.phone)
-        self.to_gina = ring(self.gina_m.phone)
+        self.to_alice = ring(self.alice_m)
+        self.to_gina = ring(self.gina_m)
 
     def test_staff_with_totp_get_the_page(self):
         response = self.client_for(self.alice).get("/telephony/softphone/")
@@ -60,7 +61,7 @@ class SoftphoneAccessTests(OnyTestCase):
         self.assertEqual(response.status_code, 302)
         self.assertIn("/admin/login/", response["Location"])
 
-    def test_each_person_sees_only_calls_to_their_own_numbers(self):
+    def test_each_person_sees_only_the_calls_placed_to_them(self):
         calls = self.client_for(self.alice).get("/telephony/simulator/phone/calls").json()["calls"]
         self.assertEqual([c["sid"] for c in calls], [self.to_alice])
         self.assertEqual(calls[0]["to"], "+1 *** *** 0101")
@@ -68,13 +69,21 @@ class SoftphoneAccessTests(OnyTestCase):
         calls = self.client_for(self.gina).get("/telephony/simulator/phone/calls").json()["calls"]
         self.assertEqual([c["sid"] for c in calls], [self.to_gina])
 
-    def test_a_call_says_which_request_it_is_about_to_its_own_org_only(self):
+    def test_typing_someone_elses_number_shows_none_of_their_calls(self):
+        org_services.update_member(self.gina_m, actor=SYSTEM, phone=self.alice_m.phone)
+        gina = self.client_for(self.gina)
+        calls = gina.get("/telephony/simulator/phone/calls").json()["calls"]
+        self.assertNotIn(self.to_alice, [c["sid"] for c in calls])
+        answered = gina.post(f"/telephony/simulator/phone/calls/{self.to_alice}/answer")
+        self.assertEqual(answered.status_code, 404)
+        self.assertEqual(simulator.calls[self.to_alice].status, "ringing")
+
+    def test_a_call_says_which_request_it_is_about(self):
         handoff = migration_handoff(enroll_device(self.acme).device, "softphone-1", "Add a table")
         attempt = CallAttempt.objects.create(org=self.acme, handoff=handoff, member=self.alice_m)
         simulator.calls[
             self.to_alice
         ].url = f"http://testserver/telephony/calls/{attempt.code}/answer"
-        simulator.calls[self.to_gina].url = simulator.calls[self.to_alice].url  # a stranger's
         [call] = self.client_for(self.alice).get("/telephony/simulator/phone/calls").json()["calls"]
         self.assertEqual(
             call["request"],
@@ -89,8 +98,6 @@ class SoftphoneAccessTests(OnyTestCase):
                 "url": f"/admin/handoffs/handoff/{handoff.pk}/change/",
             },
         )
-        [call] = self.client_for(self.gina).get("/telephony/simulator/phone/calls").json()["calls"]
-        self.assertIsNone(call["request"])
 
     def test_nobody_answers_someone_elses_call(self):
         url = f"/telephony/simulator/phone/calls/{self.to_gina}/decline"

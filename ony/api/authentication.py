@@ -13,6 +13,7 @@ from rest_framework.authentication import (
 from rest_framework.request import Request
 
 from ony import api_tokens
+from ony.auth import verified_user
 
 
 class VerifiedSessionAuthentication(SessionAuthentication):
@@ -26,9 +27,7 @@ class VerifiedSessionAuthentication(SessionAuthentication):
         result = super().authenticate(request)
         if result is None:
             return None
-        user = request._request.user
-        is_verified = getattr(user, "is_verified", None)
-        if is_verified is None or not is_verified():
+        if verified_user(request._request.user) is None:
             return None
         return result
 

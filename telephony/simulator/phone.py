@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from ony.phone import mask_phone
@@ -11,10 +11,9 @@ from telephony.simulator.core import Call, Simulator, SimulatorError
 ANSWERS = ("human", "machine_start", "fax")
 
 
-def calls(simulator: Simulator, numbers: Iterable[str] | None) -> list[dict[str, Any]]:
-    """The calls to ``numbers`` (all calls for ``None``), newest first, numbers masked."""
-    wanted = None if numbers is None else set(numbers)
-    shown = [c for c in simulator.calls.values() if wanted is None or c.to in wanted]
+def calls(simulator: Simulator, shows: Callable[[Call], bool] | None) -> list[dict[str, Any]]:
+    """The calls ``shows`` lets through (all calls for ``None``), newest first, numbers masked."""
+    shown = [c for c in simulator.calls.values() if shows is None or shows(c)]
     return [_masked(c) for c in sorted(shown, key=lambda c: c.created, reverse=True)]
 
 

@@ -3,7 +3,7 @@
 ``/telephony/simulator/2010-04-01/...`` is the provider API the twilio client
 talks to (Basic auth, no CSRF: it is a server-to-server API). The phone
 actions and the softphone page are for staff who have passed TOTP, and show
-only calls to their own numbers (a superuser sees all).
+only calls Ony placed to them (a superuser sees all).
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from django.views.decorators.http import require_GET, require_POST
 from django_otp.middleware import is_verified
 
 from ony.auth import signed_in_user
-from ony.models import Membership
 from telephony.conf import simulator_enabled
-from telephony.selectors import request_of_call
+from telephony.selectors import request_of_call, rings_for
 from telephony.simulator import SimulatorError, phone, simulator
+from telephony.simulator.core import Call
 
 
 def _require_simulator() -> None:
@@ -38,14 +38,12 @@ def provider_api(request: HttpRequest, path: str) -> JsonResponse:
     return JsonResponse(body, status=status)
 
 
-def _numbers(request: HttpRequest) -> list[str] | None:
+def _theirs(request: HttpRequest) -> Callable[[Call], bool] | None:
+    """Which calls the person may see and act on: those placed to them (a superuser: all)."""
     if request.user.is_superuser:
         return None
-    return list(
-        Membership.objects.filter(user=signed_in_user(request))
-        .exclude(phone="")
-        .values_list("phone", flat=True)
-    )
+    user = signed_in_user(request)
+    return lambda call: rings_for(user, call.url)
 
 
 def _verified_staff(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -75,7 +73,7 @@ def softphone(request: HttpRequest) -> HttpResponse:
 @_verified_staff
 def phone_calls(request: HttpRequest) -> JsonResponse:
     """The calls to the person's numbers, each with the request it is about (if theirs)."""
-    calls = phone.calls(simulator, _numbers(request))
+    calls = phone.calls(simulator, _theirs(request))
     for call in calls:
         ringing = simulator.calls.get(call["sid"])
         if ringing is not None:
@@ -86,9 +84,9 @@ def phone_calls(request: HttpRequest) -> JsonResponse:
 @require_POST
 @_verified_staff
 def phone_action(request: HttpRequest, sid: str, action: str) -> JsonResponse:
-    numbers = _numbers(request)
+    theirs = _theirs(request)
     call = simulator.calls.get(sid)
-    if call is None or (numbers is not None and call.to not in numbers):
+    if call is None or (theirs is not None and not theirs(call)):
         return JsonResponse({"code": "not_found", "detail": "No such call."}, status=404)
     try:
         return JsonResponse(phone.act(simulator, sid, action, request.POST.dict()))

@@ -12,6 +12,29 @@
     }
   }
 
+  // Ask the server; null when there is nothing to use. A session that ended
+  // (a redirect to the login, or a refusal) reloads the page, which then
+  // shows the login instead of going quiet.
+  async function ask(url, json) {
+    const response = await fetch(url, {
+      credentials: "same-origin",
+      redirect: "manual",
+      headers: json ? { Accept: "application/json" } : {},
+    });
+    if (response.type === "opaqueredirect" || response.status === 401 || response.status === 403) {
+      window.location.reload();
+      return null;
+    }
+    if (!response.ok) return null;
+    return json ? response.json() : response.text();
+  }
+
+  // Someone typing (a search) is not interrupted by a reload; the next tick does it.
+  function busy() {
+    const el = document.activeElement;
+    return Boolean(el && (el.tagName === "INPUT" || el.tagName === "TEXTAREA") && el.value);
+  }
+
   // A handoff's page: once it is decided anywhere (a call, the API, chat, the
   // deadline), show it as it is now.
   function watchHandoff(el) {
@@ -19,10 +42,8 @@
     const shown = el.dataset.status;
     setInterval(async () => {
       try {
-        const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
-        if (!response.ok) return;
-        const body = await response.json();
-        if (body.status !== shown) window.location.reload();
+        const body = await ask(url, true);
+        if (body && body.status !== shown && !busy()) window.location.reload();
       } catch (_) { /* the next tick tries again */ }
     }, 2000);
   }
@@ -39,9 +60,9 @@
     title();
     setInterval(async () => {
       try {
-        const response = await fetch(url, { credentials: "same-origin" });
-        if (!response.ok) return;
-        el.innerHTML = await response.text();
+        const html = await ask(url, false);
+        if (html === null) return;
+        el.innerHTML = html;
         title();
         tick();
       } catch (_) { /* the next tick tries again */ }
@@ -55,10 +76,10 @@
     const shown = el.dataset.pendingIds;
     setInterval(async () => {
       try {
-        const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
-        if (!response.ok) return;
-        const ids = (await response.json()).results.map((h) => h.request_id).sort().join(" ");
-        if (ids !== shown) window.location.reload();
+        const body = await ask(url, true);
+        if (body === null) return;
+        const ids = body.results.map((h) => h.request_id).sort().join(" ");
+        if (ids !== shown && !busy()) window.location.reload();
       } catch (_) { /* the next tick tries again */ }
     }, 2000);
   }
