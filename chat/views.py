@@ -7,14 +7,15 @@ Telegram's secret header). Every refusal is ``{"code", "detail"}`` with a
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 from rest_framework import serializers
 
 from chat import answers, slack, telegram
@@ -30,6 +31,19 @@ SIX_DIGITS = re.compile(r"^[0-9]{6}$")
 
 def _error(code: str, detail: str, status: int) -> JsonResponse:
     return JsonResponse({"code": code, "detail": detail}, status=status)
+
+
+def post_only(view: Callable[[HttpRequest], HttpResponse]) -> Callable[[HttpRequest], HttpResponse]:
+    """Webhooks are POSTs: anything else is a JSON 405 (and no CSRF: they carry their own proof)."""
+
+    @csrf_exempt
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest) -> HttpResponse:
+        if request.method != "POST":
+            return _error("method_not_allowed", "Webhooks are POST requests.", 405)
+        return view(request)
+
+    return wrapper
 
 
 class BadPayload(Exception):
@@ -58,8 +72,7 @@ def _first_time(key: str) -> bool:
     return cache.add(f"ony:chat-seen:{key}", 1, timeout=REPLAY_WINDOW_SECONDS)
 
 
-@csrf_exempt
-@require_POST
+@post_only
 def slack_interactions(request: HttpRequest) -> HttpResponse:
     """``POST /chat/slack/interactions``: button clicks and the code dialog."""
     if not slack.configured():
@@ -95,8 +108,7 @@ def slack_interactions(request: HttpRequest) -> HttpResponse:
     return _error("unsupported_interaction", "Ony answers buttons and its code dialog only.", 400)
 
 
-@csrf_exempt
-@require_POST
+@post_only
 def telegram_webhook(request: HttpRequest) -> HttpResponse:
     """``POST /chat/telegram/webhook``: button presses, code replies and ``/start`` links.
 
