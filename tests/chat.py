@@ -323,9 +323,11 @@ _update_ids = itertools.count(int(time.time()))
 def post_to_telegram_url(
     client: Client, update: dict[str, Any] | str, *, secret: str | None = TELEGRAM_SECRET
 ) -> Any:
-    headers = {} if secret is None else {"HTTP_X_TELEGRAM_BOT_API_SECRET_TOKEN": secret}
+    headers = {} if secret is None else {"X-Telegram-Bot-Api-Secret-Token": secret}
     body = update if isinstance(update, str) else json.dumps(update)
-    return client.post("/chat/telegram/webhook", body, content_type="application/json", **headers)
+    return client.post(
+        "/chat/telegram/webhook", body, content_type="application/json", headers=headers
+    )
 
 
 def _user(user_id: str) -> dict[str, Any]:
@@ -396,12 +398,13 @@ ALICE_TELEGRAM, BOB_TELEGRAM, CAROL_TELEGRAM = "1000001", "1000002", "1000003"
 STRANGER_SLACK, STRANGER_TELEGRAM = "UEVE00009", "6660006"
 
 
-class ChatTeam:
+class ChatTestCase(TransactionTestCase):
     """Acme with Slack and Telegram linked for each on-call person, and a device that asks.
 
     ``phone = True`` adds the telephony simulator (calls ring too); otherwise
     no provider is set and the chat messages are the only way to reach people.
-    Webhooks are posted with a test client (``self.webhooks``).
+    Webhooks are posted with a test client (``self.webhooks``), in the test's
+    thread; tasks run in-process, or on a real worker with Redis.
     """
 
     phone = False
@@ -526,15 +529,11 @@ class ChatTeam:
         ]
 
 
-class ChatTestCase(ChatTeam, TransactionTestCase):
-    """Chat against the fakes, in one thread (tasks in-process, or a real worker with Redis)."""
-
-
 @unittest.skipUnless(
     connection.vendor == "postgresql",
     "the live server and the webhooks use the database at once (PostgreSQL)",
 )
-class ChatLiveTestCase(ChatTeam, LiveServerTestCase):
+class ChatLiveTestCase(ChatTestCase, LiveServerTestCase):
     """The whole path: an agent waits through the connector on a live server."""
 
     def setUp(self) -> None:
