@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.template.loader import render_to_string
+
 from handoffs.models import Handoff
 
 
@@ -31,5 +33,11 @@ def register(section: Section) -> None:
 
 
 def for_handoff(handoff: Handoff) -> list[dict[str, Any]]:
-    """Each registered section with its context for ``handoff``, in registration order."""
-    return [{"title": s.title, "template": s.template, **s.context(handoff)} for s in SECTIONS]
+    """Each registered section's title and HTML for ``handoff``, in registration order.
+
+    Each template is rendered with its own context only (what its function gives).
+    """
+    return [
+        {"title": s.title, "html": render_to_string(s.template, s.context(handoff))}
+        for s in SECTIONS
+    ]

@@ -35,6 +35,7 @@ from django.utils import timezone
 from audit.events import SYSTEM
 from audit.models import AuditEntry
 from chat.models import ChatMessage, MessageStatus
+from devices.models import Device
 from handoffs.models import Handoff, Status
 from ony import services as org_services
 from ony.connector.sdk import Ony
@@ -491,8 +492,9 @@ class ChatTestCase(TransactionTestCase):
     def ask(
         self, action: str = "db.migrate", target: str = "orders-db", title: str = "Migrate"
     ) -> Handoff:
-        """The device asks, through the service the agent API calls."""
-        return make_handoff(self.laptop.device, action, target=target, title=title)
+        """The device asks, through the service the agent API calls (which reads it afresh)."""
+        device = Device.objects.select_related("org").get(pk=self.laptop.device.pk)
+        return make_handoff(device, action, target=target, title=title)
 
     def handoff(self) -> Handoff:
         return Handoff.objects.get()

@@ -15,6 +15,7 @@ from handoffs.models import Handoff, Status
 from ony import services as org_services
 from ony.models import TOTPDevice
 from ony.roles import Role
+from telephony.models import CallAttempt
 from tests.base import (
     OnyTestCase,
     current_code,
@@ -72,6 +73,13 @@ class HandoffPageTests(OnyTestCase):
         self.assertEqual(self.handoff.verdict["decided_via"], "dashboard")
         again = self.client_for(self.alice).post(self.page, {"decision": "approve"}, follow=True)
         self.assertContains(again, "already denied")
+
+    def test_the_calls_about_it_are_listed_with_numbers_masked(self):
+        CallAttempt.objects.create(org=self.acme, handoff=self.handoff, member=self.alice_m)
+        page = self.client_for(self.bob).get(self.page)
+        self.assertContains(page, 'id="calls"')
+        self.assertContains(page, "+1 *** *** 0101")
+        self.assertNotContains(page, self.alice_m.phone)
 
     def test_a_code_is_typed_as_apps_show_it_and_a_malformed_one_is_explained(self):
         critical = make_handoff(enroll_device(self.acme).device, "deploy.production")
