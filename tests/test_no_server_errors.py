@@ -9,6 +9,7 @@ the provider's real key, so the input reaches the code behind the signature).
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -18,12 +19,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
+from chat.models import ChatMessage
 from ony import api_tokens
+from ony.models import Membership
 from telephony import voice
 from telephony.conf import provider
 from telephony.models import CallAttempt
 from telephony.signatures import sign
 from tests.base import OnyTestCase, bearer, enroll_device, make_handoff
+from tests.chat import SLACK_SECRET, SLACK_TOKEN, TELEGRAM_SECRET, TELEGRAM_TOKEN, slack_signature
 
 #: Any character at all, lone surrogates, NUL and other controls included.
 ANY_CHAR = st.characters(codec=None, min_codepoint=0, max_codepoint=0x10FFFF)
@@ -182,3 +186,140 @@ class NoServerErrorWebhookTests(TestCase, OnyTestCase):
             content_type="application/x-www-form-urlencoded",
         )
         self.assertLess(r.status_code, 500, r.content[:300])
+
+
+CHAT_PROPERTY = settings(PROPERTY, max_examples=100)
+
+
+def _paths(value: Any, prefix: tuple = ()) -> Any:
+    """Every path to a value inside nested dicts and lists."""
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, child in items:
+        yield (*prefix, key)
+        if isinstance(child, dict | list) and child:
+            yield from _paths(child, (*prefix, key))
+
+
+CLOSED_PORT = "http://127.0.0.1:9"  # nothing listens: a chat service call fails at once
+CHAT_SECRETS = {
+    "SLACK_BOT_TOKEN": SLACK_TOKEN,
+    "SLACK_SIGNING_SECRET": SLACK_SECRET,
+    "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
+    "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET,
+}
+
+
+@override_settings(**CHAT_SECRETS, SLACK_API_URL=CLOSED_PORT, TELEGRAM_API_URL=CLOSED_PORT)
+class NoServerErrorChatTests(TestCase, OnyTestCase):
+    """Slack's signed interactions and Telegram's updates, shaped like the real ones or not."""
+
+    def setUp(self) -> None:
+        cache.clear()
+        self.addCleanup(cache.clear)
+        self.client = Client(raise_request_exception=False)
+        handoff = make_handoff(enroll_device(self.acme).device)  # critical: codes in play
+        self.codes = {}
+        for service, recipient in (("slack", "UBOB00002"), ("telegram", "1000002")):
+            message = ChatMessage.objects.create(
+                org=self.acme,
+                handoff=handoff,
+                member=self.bob_m,
+                service=service,
+                recipient=recipient,
+                channel=recipient,
+                message_ref="100",
+                prompt_ref="77",
+                status="sent",
+            )
+            self.codes[service] = message.code
+        Membership.objects.filter(pk=self.bob_m.pk).update(
+            slack_user_id="UBOB00002", telegram_chat_id="1000002"
+        )
+
+    def slack_payloads(self) -> list[dict[str, Any]]:
+        """Well-formed interactions about Bob's message: both buttons and the code dialog."""
+        code = self.codes["slack"]
+        user = {"id": "UBOB00002", "username": "bob", "team_id": "T0001"}
+        clicks = [
+            {
+                "type": "block_actions",
+                "user": user,
+                "trigger_id": "1337.42.abc",
+                "actions": [{"action_id": action, "value": code, "type": "button"}],
+            }
+            for action in ("ony_approve", "ony_deny")
+        ]
+        values = {
+            "ony_code_block": {"ony_code_input": {"type": "plain_text_input", "value": "123456"}}
+        }
+        view = {"callback_id": "ony_code", "private_metadata": code, "state": {"values": values}}
+        return [*clicks, {"type": "view_submission", "user": user, "view": view}]
+
+    def telegram_updates(self) -> list[dict[str, Any]]:
+        """Well-formed updates for Bob's message: both buttons, a code reply, a link command."""
+        code = self.codes["telegram"]
+        bob = {"id": 1000002, "is_bot": False, "first_name": "Bob"}
+        chat = {"id": 1000002, "type": "private"}
+        presses = [
+            {"update_id": 1, "callback_query": {"id": "4382", "from": bob, "data": f"{k}:{code}"}}
+            for k in "ad"
+        ]
+        reply = {"message_id": 5, "from": bob, "chat": chat, "text": "123456"}
+        reply["reply_to_message"] = {"message_id": 77}
+        start = {"message_id": 6, "from": bob, "chat": chat, "text": "/start tg" + "a" * 32}
+        return [*presses, {"update_id": 2, "message": reply}, {"update_id": 3, "message": start}]
+
+    def mutated(self, data: st.DataObject, bases: list[dict[str, Any]]) -> Any:
+        """One of ``bases`` with one value somewhere in it replaced by anything at all."""
+        payload = json.loads(json.dumps(data.draw(st.sampled_from(bases))))
+        paths = list(_paths(payload))
+        if data.draw(st.booleans()):
+            *parents, last = data.draw(st.sampled_from(paths))
+            holder = payload
+            for key in parents:
+                holder = holder[key]
+            holder[last] = data.draw(JSON)
+        return payload
+
+    @CHAT_PROPERTY
+    @given(data=st.data())
+    def test_slack_interactions(self, data: st.DataObject) -> None:
+        payload = data.draw(JSON) if data.draw(st.booleans()) else None
+        if payload is None:
+            payload = self.mutated(data, self.slack_payloads())
+        text = json.dumps(payload)
+        body = urlencode({"payload": text}, encoding="utf-8", errors="surrogatepass")
+        stamp = str(int(time.time()))
+        r = self.client.post(
+            "/chat/slack/interactions",
+            body,
+            content_type="application/x-www-form-urlencoded",
+            HTTP_X_SLACK_REQUEST_TIMESTAMP=stamp,
+            HTTP_X_SLACK_SIGNATURE=slack_signature(
+                CHAT_SECRETS["SLACK_SIGNING_SECRET"], stamp, body
+            ),
+        )
+        self.assert_signed_and_no_5xx(r)
+
+    @CHAT_PROPERTY
+    @given(data=st.data())
+    def test_telegram_updates(self, data: st.DataObject) -> None:
+        update = data.draw(JSON) if data.draw(st.booleans()) else None
+        if update is None:
+            update = self.mutated(data, self.telegram_updates())
+        r = self.client.post(
+            "/chat/telegram/webhook",
+            encoded(update),
+            content_type="application/json",
+            headers={"X-Telegram-Bot-Api-Secret-Token": CHAT_SECRETS["TELEGRAM_WEBHOOK_SECRET"]},
+        )
+        self.assert_signed_and_no_5xx(r)
+
+    def assert_signed_and_no_5xx(self, r: Any) -> None:
+        json_body = r["Content-Type"].startswith("application/json")
+        body = r.json() if json_body else {"code": None}  # Slack's buttons: an empty 200
+        self.assertNotIn(body.get("code"), ("invalid_signature", "invalid_secret"))  # past the door
+        if r.status_code == 502:  # Slack itself did not answer (nothing listens here)
+            self.assertEqual(body["code"], "chat_unavailable")
+        else:
+            self.assertLess(r.status_code, 500, r.content[:300])
