@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from io import StringIO
 
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 
@@ -13,6 +15,7 @@ from chat.models import ChatLink
 from ony.models import Membership
 from tests.base import verified_client
 from tests.chat import (
+    TELEGRAM_SECRET,
     ChatTestCase,
     FakeTelegram,
     post_to_telegram_url,
@@ -205,3 +208,29 @@ class AccountPageTests(ChatTestCase):
         with self.settings(SLACK_BOT_TOKEN="", TELEGRAM_BOT_TOKEN=""):
             page = verified_client(self.bob_m.user).get(PAGE)
         self.assertContains(page, "Chat approvals are not set up on this server")
+
+
+class TelegramWebhookCommandTests(ChatTestCase):
+    def test_it_registers_the_webhook_with_the_secret(self):
+        out = StringIO()
+        call_command("telegram_set_webhook", stdout=out)
+        [registered] = self.telegram.called("setWebhook")
+        self.assertEqual(registered["url"], "http://testserver/chat/telegram/webhook")
+        self.assertEqual(registered["secret_token"], TELEGRAM_SECRET)
+        self.assertEqual(registered["allowed_updates"], ["message", "callback_query"])
+        self.assertIn("http://testserver/chat/telegram/webhook", out.getvalue())
+        self.assertNotIn(TELEGRAM_SECRET, out.getvalue())
+
+    def test_it_says_what_is_missing_or_what_telegram_said(self):
+        with (
+            self.settings(TELEGRAM_WEBHOOK_SECRET=""),
+            self.assertRaisesMessage(
+                CommandError, "Set TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET first."
+            ),
+        ):
+            call_command("telegram_set_webhook")
+        self.telegram.failures.append(
+            (400, {"ok": False, "error_code": 400, "description": "Bad Request: bad webhook"})
+        )
+        with self.assertRaisesMessage(CommandError, "bad webhook"):
+            call_command("telegram_set_webhook")

@@ -114,13 +114,18 @@ class RoutingTests(ChatTestCase):
     def test_someone_who_blocked_the_bot_is_skipped_and_the_rest_are_reached(self):
         self.telegram.blocked.add(BOB_TELEGRAM)
         self.slack.unreachable.add(ALICE_SLACK)
-        handoff = self.ask()
-        self.all_sent(handoff, count=2)
-        until(
-            lambda: ChatMessage.objects.filter(status=MessageStatus.FAILED).count() == 2,
-            WAIT,
-            "the two failures",
-        )
+        with self.assertLogs("chat.services", "ERROR") as logged:
+            handoff = self.ask()
+            self.all_sent(handoff, count=2)
+            until(
+                lambda: ChatMessage.objects.filter(status=MessageStatus.FAILED).count() == 2,
+                WAIT,
+                "the two failures",
+            )
+        # Who, by pseudonym; never a chat id, never a token.
+        for line in logged.output:
+            for secret in (BOB_TELEGRAM, ALICE_SLACK, "xoxb-", "AAHdqTcv"):
+                self.assertNotIn(secret, line)
         failed = ChatMessage.objects.filter(handoff=handoff, status=MessageStatus.FAILED)
         self.assertEqual(
             sorted((m.member_id, m.service) for m in failed),
