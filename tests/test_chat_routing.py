@@ -10,6 +10,7 @@ from ony import services as org_services
 from ony.models import Membership
 from telephony.models import CallAttempt
 from telephony.simulator import simulator
+from tests.base import verified_client
 from tests.chat import (
     ALICE_SLACK,
     ALICE_TELEGRAM,
@@ -144,8 +145,6 @@ class RoutingTests(ChatTestCase):
         self.assertNotContains(page, BOB_SLACK)
 
     def client_for_alice(self):
-        from tests.base import verified_client
-
         return verified_client(self.alice_m.user)
 
 

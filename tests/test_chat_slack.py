@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from audit.models import AuditEntry
+from chat import linking
 from handoffs import services as handoffs
 from handoffs.models import Handoff, Status
 from ony import services as org_services
@@ -187,8 +188,6 @@ class SlackRefusalTests(ChatTestCase):
         self.assertEqual([d["outcome"] for d in refused], ["not_yours"] * 3)
 
     def test_a_member_who_unlinked_or_was_demoted_decides_nothing_here(self):
-        from chat import linking
-
         linking.unlink(self.bob_m, "slack", actor=self.bob_m.public_id)
         response = post_to_slack_url(self.webhooks, self.click)
         self.assertEqual(response.json()["code"], "not_yours")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from audit.models import AuditEntry
+from chat.models import ChatMessage
 from handoffs import services as handoffs
 from handoffs.models import Status
 from tests.chat import (
@@ -107,8 +108,6 @@ class TelegramApprovalTests(ChatTestCase):
         self.assertEqual(handoff.status, Status.PENDING)
 
     def chat_prompt_of(self, handoff, member) -> str:
-        from chat.models import ChatMessage
-
         return ChatMessage.objects.get(
             handoff=handoff, member=member, service="telegram"
         ).prompt_ref
