@@ -11,6 +11,7 @@ through the same check as the phone's and the dashboard's.
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
 
 from django.db import transaction
@@ -41,7 +42,9 @@ def _message(service: str, code: str) -> ChatMessage:
         .filter(service=service, code=code)
         .first()
     )
-    if message is None or message.status not in (MessageStatus.SENT, MessageStatus.CLOSED):
+    # A click can beat the note that the message went out; a message never
+    # sent has a code nobody saw.
+    if message is None or message.status in (MessageStatus.SKIPPED, MessageStatus.FAILED):
         raise ChatRefusal("not_found", "Ony sent no such message.", 404)
     return message
 
@@ -64,13 +67,19 @@ def _answerer(message: ChatMessage, chat_user: str, decision: str) -> Membership
 
 
 def _decide(message: ChatMessage, member: Membership, decision: str, otp: str = "") -> None:
-    """Decide through ``decide_by_member``; its refusals become ``ChatRefusal``s."""
+    """Decide through ``decide_by_member``; its refusals become ``ChatRefusal``s.
+
+    Audited as ``chat.clicked`` with what came of it (``accepted``, or the
+    refusal's code), after the decision's own entries.
+    """
     try:
         handoffs.decide_by_member(member, message.handoff, decision, otp, via=message.service)
     except HandoffError as refusal:
+        _clicked(message, decision, refusal.code, member.public_id)
         if refusal.code == "already_decided":
             services.on_decided(message.handoff)  # make sure the message shows how it ended
         raise ChatRefusal(refusal.code, refusal.detail, refusal.status) from None
+    _clicked(message, decision, "accepted", member.public_id)
 
 
 def _refuse_if_decided(message: ChatMessage) -> None:
@@ -89,8 +98,8 @@ def _click(message: ChatMessage, chat_user: str, decision: str) -> bool:
             "permission_denied", "You may not decide this organization's handoffs.", 403
         )
     _refuse_if_decided(message)
-    _clicked(message, decision, "accepted", member.public_id)
     if decision == "approve" and texts.code_needed(message.handoff):
+        _clicked(message, decision, "code_asked", member.public_id)
         return True
     _decide(message, member, decision)
     return False
@@ -153,21 +162,39 @@ def _ask_for_code(message: ChatMessage) -> None:
     ChatMessage.objects.filter(pk=message.pk).update(prompt_ref=ref)
 
 
+SIX_DIGITS = re.compile(r"^[0-9]{6}$")
+
+
 def telegram_reply(chat_id: str, from_id: str, message_id: str, reply_to: str, text: str) -> str:
-    """A reply to Ony's question for a code. The reply is deleted first, whatever it holds."""
+    """A reply to Ony's question for a code (``reply_to``: the question's id, or "").
+
+    The reply is deleted first, whatever it holds; so is anything that looks
+    like a code, sent to the bot in a private chat, that answers no current
+    question (the person is told to press Approve again).
+    """
+    code = text.strip() if SIX_DIGITS.match(text.strip()) else ""
     message = (
         ChatMessage.objects.select_related(
             "org", "handoff", "handoff__org", "handoff__device", "member", "member__user"
         )
         .filter(service=Service.TELEGRAM, channel=chat_id, prompt_ref=reply_to)
         .first()
+        if reply_to
+        else None
     )
     if message is None:
-        return "ignored"
+        if not code or chat_id != from_id:
+            return "ignored"
+        services.quietly(lambda: telegram.delete_message(chat_id, message_id))
+        stray = (
+            "That code answers no current question, so nothing was approved: press Approve again."
+        )
+        services.quietly(lambda: telegram.send_message(chat_id, stray))
+        return "stray_code"
     services.quietly(lambda: telegram.delete_message(chat_id, message_id))
     try:
         member = _answerer(message, from_id, "approve")
-        _decide(message, member, "approve", text.strip())
+        _decide(message, member, "approve", code)
     except ChatRefusal as refusal:
         retry = (
             " Reply to the question again with a new code." if refusal.code == "invalid_otp" else ""

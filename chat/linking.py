@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from audit import services as audit
 from audit.events import Event
-from chat import slack, telegram
+from chat import slack, telegram, texts
 from chat.errors import ChatError, Unreachable
 from chat.models import ChatLink, Service
 from ony import ratelimit
@@ -85,7 +85,10 @@ def finish_telegram(token: str, telegram_user_id: str) -> Membership | None:
             return None
         link.used_at = timezone.now()
         link.save(update_fields=["used_at"])
-        _set(link.member, Service.TELEGRAM, telegram_user_id, actor=link.member.public_id)
+        try:
+            _set(link.member, Service.TELEGRAM, telegram_user_id, actor=link.member.public_id)
+        except AlreadyLinked:
+            return None  # the link is spent all the same
     return link.member
 
 
@@ -106,10 +109,9 @@ def slack_send_code(member: Membership, user_id: str) -> None:
         f"Your Ony code is {code[:4]}-{code[4:]}. Type it on your Ony page to receive "
         f"approval requests of {member.org.name} here. Did not ask for it? Ignore this."
     )
+    block = {"type": "section", "text": {"type": "plain_text", "text": text}}
     try:
-        slack.post_message(
-            user_id, text, [{"type": "section", "text": {"type": "plain_text", "text": text}}]
-        )
+        slack.post_message(user_id, texts.mrkdwn_escape(text), [block])
     except Unreachable:
         raise ValidationError(
             "Slack has no member with that ID here.", code="slack_unreachable"
@@ -156,13 +158,28 @@ def slack_confirm(member: Membership, code: str) -> None:
         else:
             link.used_at = timezone.now()
             link.save(update_fields=["used_at"])
-            _set(member, Service.SLACK, link.candidate, actor=member.public_id)
+            try:
+                _set(member, Service.SLACK, link.candidate, actor=member.public_id)
+            except AlreadyLinked:
+                raise ValidationError(
+                    "That Slack account is someone else's in this organization.",
+                    code="already_linked",
+                ) from None
             wrong = False
     if wrong:  # raised after the commit, so that the failure counts
         raise ValidationError("That is not the code Ony sent.", code="wrong_code")
 
 
+class AlreadyLinked(Exception):
+    """The chat account is another member's in the same organization."""
+
+
 def _set(member: Membership, service: str, chat_id: str, *, actor: str) -> None:
+    """Link ``chat_id``; ``AlreadyLinked`` if someone else in the org has it (a click there
+    would decide as one of them, and the audit could not tell who)."""
+    others = Membership.objects.for_org(member.org_id).exclude(pk=member.pk)
+    if others.filter(**{_field(service): chat_id}).exists():
+        raise AlreadyLinked
     Membership.objects.filter(pk=member.pk).update(**{_field(service): chat_id})
     setattr(member, _field(service), chat_id)
     audit.append(member.org, Event.CHAT_LINKED, actor, member.public_id, {"service": service})

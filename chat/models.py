@@ -28,6 +28,7 @@ def message_code() -> str:
 
 class MessageStatus(models.TextChoices):
     CREATED = "created", "Not sent yet"
+    SENDING = "sending", "Being sent"
     SENT = "sent", "Sent, waiting"
     CLOSED = "closed", "Shows the outcome"
     SKIPPED = "skipped", "Not sent: decided first"

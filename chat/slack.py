@@ -6,6 +6,7 @@ a timeout, and every failure comes out as a ``chat.errors`` exception.
 
 from __future__ import annotations
 
+import http.client
 import re
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -87,8 +88,12 @@ def _classified(call: Callable[[], T]) -> T:
         if error in UNREACHABLE:
             raise Unreachable(f"Slack cannot reach this person ({error})") from None
         raise ChatError(f"Slack refused the request ({status}, {error})") from None
-    except (SlackClientError, OSError) as exc:
+    except (SlackClientError, OSError, http.client.HTTPException) as exc:
         raise TemporaryError(f"Slack unreachable: {type(exc).__name__}") from None
+    except (LookupError, ValueError, TypeError) as exc:
+        # An answer the client could not read (a bad status line, an unknown
+        # charset, a cut-off body): Slack, or what stands in front of it, erred.
+        raise TemporaryError(f"Slack answered oddly: {type(exc).__name__}") from None
 
 
 def post_message(user_id: str, text: str, blocks: list[dict[str, Any]]) -> tuple[str, str]:

@@ -45,7 +45,7 @@ def _call(method: str, **params: Any) -> Any:
     url = f"{settings.TELEGRAM_API_URL}/bot{token}/{method}"
     try:
         response = requests.post(url, json=params, timeout=HTTP_TIMEOUT_SECONDS)
-    except requests.RequestException as exc:
+    except (requests.RequestException, ValueError) as exc:
         raise TemporaryError(f"Telegram unreachable: {type(exc).__name__}") from None
     try:
         body = response.json()
@@ -78,7 +78,13 @@ def send_message(chat_id: str, html: str, buttons: list[tuple[str, str]] | None 
     if buttons:
         row = [{"text": label, "callback_data": data} for label, data in buttons]
         params["reply_markup"] = {"inline_keyboard": [row]}
-    message = _call("sendMessage", **params)
+    return _message_id(_call("sendMessage", **params))
+
+
+def _message_id(message: Any) -> str:
+    """The id of the message Telegram says it sent (it must say)."""
+    if not isinstance(message, dict) or not isinstance(message.get("message_id"), int):
+        raise ChatError("Telegram answered without a message id")
     return str(message["message_id"])
 
 
@@ -89,9 +95,9 @@ def ask_for_reply(chat_id: str, html: str) -> str:
         chat_id=chat_id,
         text=html,
         parse_mode="HTML",
-        reply_markup={"force_reply": True, "input_field_placeholder": "123456"},
+        reply_markup={"force_reply": True, "input_field_placeholder": "6-digit code"},
     )
-    return str(message["message_id"])
+    return _message_id(message)
 
 
 def edit_message(chat_id: str, message_id: str, html: str) -> None:
@@ -136,6 +142,9 @@ def bot_username() -> str:
     key = f"telegram-bot-username:{digest}"
     username = cache.get(key)
     if username is None:
-        username = str(_call("getMe").get("username") or "")
+        me = _call("getMe")
+        username = str(me.get("username") or "") if isinstance(me, dict) else ""
+        if not username:
+            raise ChatError("Telegram did not say the bot's username")
         cache.set(key, username, USERNAME_CACHE_SECONDS)
     return username

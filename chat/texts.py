@@ -8,6 +8,7 @@ cannot format, link or mention anyone.
 from __future__ import annotations
 
 import html
+import unicodedata
 import zoneinfo
 from datetime import datetime
 from typing import Any
@@ -37,6 +38,27 @@ VIA_WORDS = {
 def _cut(text: str, limit: int) -> str:
     text = text.strip()
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+#: Characters that move or hide text: line and paragraph breaks, controls,
+#: and format characters (bidirectional overrides, zero-width ones).
+_INVISIBLE = {"Cc", "Cf", "Zl", "Zp"}
+
+
+def one_line(text: str, limit: int) -> str:
+    """``text`` on one line, with nothing that moves or hides text, cut at ``limit``.
+
+    For agent-chosen values shown among Ony's facts (a target, a device
+    name): a line break there could forge a fact line of its own.
+    """
+    visible = "".join(" " if unicodedata.category(c) in _INVISIBLE else c for c in text)
+    return _cut(" ".join(visible.split()), limit) or "(none)"
+
+
+def _words(text: str) -> str:
+    """The agent's own text: line breaks kept, other controls and format characters dropped."""
+    kept = (c for c in text if c == "\n" or unicodedata.category(c) not in _INVISIBLE)
+    return "".join(kept)
 
 
 def handoff_link(handoff: Handoff) -> str:
@@ -69,17 +91,18 @@ def facts(message: ChatMessage) -> list[tuple[str, str]]:
     """Ony's facts about the message's handoff, as ``(label, text)``: all server-derived."""
     handoff = message.handoff
     return [
-        ("Device", _cut(handoff.device.name, FACT_LIMIT)),
+        ("Device", one_line(handoff.device.name, FACT_LIMIT)),
         ("Action", f"{handoff.action}: {describe_action(handoff.action)}"),
-        ("Target", _cut(handoff.target, FACT_LIMIT)),
+        ("Target", one_line(handoff.target, FACT_LIMIT)),
         ("Risk", _risk(handoff)),
         ("Decide by", _local(handoff.deadline, message)),
     ]
 
 
 def agent_words(handoff: Handoff) -> str:
-    title = _cut(handoff.title, TITLE_LIMIT)
-    summary = _cut(handoff.summary, SUMMARY_LIMIT)
+    """The agent's title (and summary), cut short; never empty (Slack refuses empty text)."""
+    title = _cut(_words(handoff.title), TITLE_LIMIT) or "(no title)"
+    summary = _cut(_words(handoff.summary), SUMMARY_LIMIT)
     return f"{title}\n{summary}" if summary else title
 
 
@@ -119,7 +142,8 @@ def _plain(text: str) -> dict[str, Any]:
     return {"type": "plain_text", "text": text, "emoji": False}
 
 
-def _mrkdwn_escape(text: str) -> str:
+def mrkdwn_escape(text: str) -> str:
+    """Text for Slack's mrkdwn: ``&``, ``<`` and ``>`` escaped, so no link or mention forms."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -127,7 +151,7 @@ def slack_blocks(message: ChatMessage, *, buttons: bool) -> list[dict[str, Any]]
     """The message's blocks: facts, the agent's words, then buttons or the outcome."""
     handoff = message.handoff
     fields = [_plain(f"{label}: {text}") for label, text in facts(message)]
-    link = _mrkdwn_escape(handoff_link(handoff))
+    link = mrkdwn_escape(handoff_link(handoff))
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": _plain(headline(handoff))},
         {"type": "section", "fields": fields},
@@ -165,11 +189,13 @@ def _slack_button(label: str, action_id: str, value: str, style: str) -> dict[st
 
 
 def slack_text(message: ChatMessage, *, closed: bool = False) -> str:
-    """The notification's plain text (what a lock screen shows)."""
+    """The notification's text (what a lock screen shows). Slack reads it as mrkdwn, so
+    the target is escaped: no mention, no link."""
     handoff = message.handoff
     if closed:
         return f"{headline(handoff)}: {outcome(handoff)}"
-    return f"{headline(handoff)}: {handoff.action} on {_cut(handoff.target, 80)}"
+    target = mrkdwn_escape(one_line(handoff.target, 80))
+    return f"{headline(handoff)}: {handoff.action} on {target}"
 
 
 #: The code dialog's ids: what a ``view_submission`` carries back.
@@ -192,7 +218,7 @@ def slack_code_view(message: ChatMessage) -> dict[str, Any]:
             {
                 "type": "section",
                 "text": _plain(
-                    f"{handoff.public_id}: {handoff.action} on {_cut(handoff.target, 80)}, "
+                    f"{handoff.public_id}: {handoff.action} on {one_line(handoff.target, 80)}, "
                     f"{handoff.risk} risk."
                 ),
             },

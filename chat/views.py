@@ -12,8 +12,10 @@ import json
 import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs
 
 from django.core.cache import cache
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import serializers
@@ -26,7 +28,6 @@ from ony.api.parsers import MAX_DEPTH, depth_exceeds
 REPLAY_WINDOW_SECONDS = 10 * 60
 MAX_BODY_BYTES = 64 * 1024
 START = re.compile(r"^/start(?:@[A-Za-z0-9_]{1,64})? ([A-Za-z0-9_-]{1,64})$")
-SIX_DIGITS = re.compile(r"^[0-9]{6}$")
 
 
 def _error(code: str, detail: str, status: int) -> JsonResponse:
@@ -67,6 +68,26 @@ def _valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[st
     return dict(checked.validated_data)
 
 
+def _body(request: HttpRequest) -> bytes | None:
+    """The request's body, or ``None`` when it is (or says it is) too large to read."""
+    try:
+        if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_BODY_BYTES:
+            return None
+        body = request.body
+    except (ValueError, RequestDataTooBig):
+        return None
+    return body if len(body) <= MAX_BODY_BYTES else None
+
+
+def _slack_payload(body: bytes) -> Any:
+    """The ``payload`` field of Slack's form-encoded body, as JSON."""
+    try:
+        fields = parse_qs(body.decode("utf-8"), max_num_fields=8)
+    except (UnicodeDecodeError, ValueError):
+        raise BadPayload("The body is not Slack's form.") from None
+    return _json(fields.get("payload", [""])[0])
+
+
 def _first_time(key: str) -> bool:
     """Whether this request is new (remembered for the replay window, in the shared cache)."""
     return cache.add(f"ony:chat-seen:{key}", 1, timeout=REPLAY_WINDOW_SECONDS)
@@ -77,16 +98,17 @@ def slack_interactions(request: HttpRequest) -> HttpResponse:
     """``POST /chat/slack/interactions``: button clicks and the code dialog."""
     if not slack.configured():
         return _error("chat_off", "Slack approvals are not configured.", 404)
-    if len(request.body) > MAX_BODY_BYTES:
+    body = _body(request)
+    if body is None:
         return _error("request_too_large", "The request body is too large.", 413)
     timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
     signature = request.headers.get("X-Slack-Signature", "")
-    if not slack.is_signed(request.body, timestamp, signature):
+    if not slack.is_signed(body, timestamp, signature):
         return _error("invalid_signature", "Missing, stale or invalid Slack signature.", 403)
     if not _first_time(f"slack:{signature}"):
         return _error("replayed", "This request was already received.", 409)
     try:
-        payload = _json(request.POST.get("payload", ""))
+        payload = _slack_payload(body)
         kind = payload.get("type") if isinstance(payload, dict) else None
         if kind == "block_actions":
             click = _valid(SlackBlockActions, payload)
@@ -119,16 +141,22 @@ def telegram_webhook(request: HttpRequest) -> HttpResponse:
         return _error("chat_off", "Telegram approvals are not configured.", 404)
     if not telegram.has_secret(request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")):
         return _error("invalid_secret", "Missing or wrong secret token.", 403)
-    if len(request.body) > MAX_BODY_BYTES:
+    body = _body(request)
+    if body is None:
         return _error("request_too_large", "The request body is too large.", 413)
     try:
-        text = request.body.decode("utf-8")
-        update = _valid(TelegramUpdate, _json(text))
+        update = _valid(TelegramUpdate, _json(body.decode("utf-8")))
     except (UnicodeDecodeError, BadPayload):
         return _error("invalid_payload", "The update is not one Ony can read.", 400)
-    if not _first_time(f"telegram:{update['update_id']}"):
+    seen = f"telegram:{update['update_id']}"
+    if not _first_time(seen):
         return JsonResponse({"ok": True, "code": "duplicate"})
-    outcome = _telegram(update)
+    try:
+        outcome = _telegram(update)
+    except Exception:
+        # Telegram resends what failed: that resend must not be taken for a replay.
+        cache.delete(f"ony:chat-seen:{seen}")
+        raise
     return JsonResponse({"ok": True, "code": outcome})
 
 
@@ -146,9 +174,6 @@ def _telegram(update: dict[str, Any]) -> str:
     text = message.get("text", "")
     if start := START.match(text):
         return answers.telegram_start(chat_id, message["chat"]["type"], from_id, start.group(1))
-    if replied := message.get("reply_to_message"):
-        code = text.strip() if SIX_DIGITS.match(text.strip()) else ""
-        return answers.telegram_reply(
-            chat_id, from_id, str(message["message_id"]), str(replied["message_id"]), code
-        )
-    return "ignored"
+    replied = message.get("reply_to_message")
+    reply_to = str(replied["message_id"]) if replied else ""
+    return answers.telegram_reply(chat_id, from_id, str(message["message_id"]), reply_to, text)

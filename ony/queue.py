@@ -27,17 +27,24 @@ from django.utils import timezone
 
 
 def enqueue(
-    name: str, *args: Any, countdown: float | None = None, eta: datetime | None = None
+    name: str,
+    *args: Any,
+    countdown: float | None = None,
+    eta: datetime | None = None,
+    background: bool = False,
 ) -> None:
     """Send task ``name`` with ``args`` once the current transaction commits.
 
     Outside a transaction it is sent at once. In the embedded mode it runs
-    in-process: at once, or on a timer thread when it is due later.
+    in-process: at once, or on a timer thread when it is due later, or (with
+    ``background``, for a task that waits on another service) on a thread of
+    its own at once, so that the request that sent it does not wait.
     """
     task = current_app.tasks[name]
     delay = _seconds_until(countdown, eta)
-    if settings.CELERY_TASK_ALWAYS_EAGER and delay > 0 and settings.ONY_EAGER_TIMERS:
-        transaction.on_commit(lambda: _run_later(task, args, delay))
+    threaded = delay > 0 or background
+    if settings.CELERY_TASK_ALWAYS_EAGER and threaded and settings.ONY_EAGER_TIMERS:
+        transaction.on_commit(lambda: _run_later(task, args, max(delay, 0.0)))
         return
     # Only the options given: None is Celery's default for both, but its stubs take no None.
     options: dict[str, Any] = {}

@@ -9,7 +9,7 @@ from ony.phone import UNMASKED_PHONE, mask_written_number
 
 # Authorization header values and token-looking query parameters.
 _BEARER = re.compile(r"(?i)\b(bearer|token|basic)\s+[A-Za-z0-9._~+/=-]{8,}")
-_SECRET_PARAM = re.compile(r"(?i)\b(token|secret|password|key|otp|code)=([^&\s]+)")
+_SECRET_PARAM = re.compile(r"(?i)\b(token|secret|password|key|otp|code|start)=([^&\s'\"]+)")
 # Ony's own bearer tokens (ony_dev_..., ony_enr_..., ony_inv_..., personal tokens),
 # wherever they appear: an invitation's is in its URL, so in access logs.
 _ONY_TOKEN = re.compile(r"\bony_[a-z]{2,4}_[A-Za-z0-9_-]{16,}")
@@ -32,7 +32,8 @@ def redact(text: str) -> str:
 
 
 class RedactingFilter(logging.Filter):
-    """Rewrites each record's message through ``redact`` before any handler sees it."""
+    """Rewrites each record's message, and its traceback, through ``redact`` before any
+    handler sees them (an exception's text can quote what was asked, or a URL)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
@@ -40,4 +41,12 @@ class RedactingFilter(logging.Filter):
         if cleaned != message:
             record.msg = cleaned
             record.args = None
+        if record.exc_info and not record.exc_text:
+            # Formatters use exc_text when it is set, so the redacted text is what they print.
+            record.exc_text = redact(_TRACEBACKS.formatException(record.exc_info))
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
         return True
+
+
+_TRACEBACKS = logging.Formatter()

@@ -391,6 +391,8 @@ LOGGING = {
         # Debug lines of HTTP clients carry request URLs and bodies; Telegram's
         # URLs hold the bot token.
         "urllib3": {"level": "WARNING"},
+        # At DEBUG it logs whole template contexts (one-time links included).
+        "django.template": {"level": "INFO"},
         "slack_sdk": {"level": "WARNING"},
     },
 }

@@ -62,6 +62,8 @@ class _Server:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         #: Answers to give before any normal one: ``(status, body)``, used up in order.
         self.failures: list[tuple[int, dict[str, Any]]] = []
+        #: Bytes to answer with instead of HTTP (a broken proxy, say), used up first.
+        self.garbage: list[bytes] = []
         self.lock = threading.Lock()
         outer = self
 
@@ -69,6 +71,12 @@ class _Server:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length)
+                with outer.lock:
+                    raw = outer.garbage.pop(0) if outer.garbage else None
+                if raw is not None:
+                    self.wfile.write(raw)
+                    self.close_connection = True
+                    return
                 status, answer = outer.handle(self.path, dict(self.headers), body)
                 data = json.dumps(answer).encode()
                 self.send_response(status)
@@ -424,6 +432,8 @@ class ChatTestCase(TransactionTestCase):
     def setUp(self) -> None:
         self.slack.calls.clear()
         self.slack.failures.clear()
+        self.slack.garbage.clear()
+        self.telegram.garbage.clear()
         self.slack.unreachable.clear()
         self.telegram.calls.clear()
         self.telegram.failures.clear()

@@ -13,6 +13,7 @@ from ony import services
 from ony.models import Membership
 from tests.base import enroll_device, make_handoff
 from tests.browser import page, screenshots  # noqa: F401  (fixture)
+from tests.celery_worker import running_worker
 from tests.chat import FakeSlack, FakeTelegram, chat_settings
 from tests.servers import until
 from tests.test_browser_dashboard import log_in
@@ -27,7 +28,8 @@ def chat_services(settings):
     for name, value in chat_settings(slack, telegram).items():
         setattr(settings, name, value)
     cache.clear()
-    yield slack, telegram
+    with running_worker():  # with Redis, the messages go out through a worker
+        yield slack, telegram
     slack.close()
     telegram.close()
 

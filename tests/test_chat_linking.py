@@ -15,6 +15,8 @@ from chat.models import ChatLink
 from ony.models import Membership
 from tests.base import verified_client
 from tests.chat import (
+    ALICE_TELEGRAM,
+    BOB_TELEGRAM,
     TELEGRAM_SECRET,
     ChatTestCase,
     FakeTelegram,
@@ -234,3 +236,28 @@ class TelegramWebhookCommandTests(ChatTestCase):
         )
         with self.assertRaisesMessage(CommandError, "bad webhook"):
             call_command("telegram_set_webhook")
+
+
+class OneAccountOnePersonTests(ChatTestCase):
+    def test_an_account_linked_to_someone_in_the_org_cannot_be_linked_again(self):
+        Membership.objects.filter(pk=self.bob_m.pk).update(telegram_chat_id="")
+        bob = verified_client(self.bob_m.user)
+        page = bob.post(
+            PAGE, {"action": "telegram_link", "membership": self.bob_m.public_id}
+        ).content.decode()
+        found = re.search(r'id="telegram-link" href="[^"]+\?start=([^"]+)"', page)
+        assert found is not None
+        # Alice opens Bob's link in her own Telegram (already linked to her).
+        update = telegram_message(ALICE_TELEGRAM, ALICE_TELEGRAM, f"/start {found.group(1)}")
+        self.assertEqual(post_to_telegram_url(self.webhooks, update).json()["code"], "refused")
+        self.bob_m.refresh_from_db()
+        self.assertEqual(self.bob_m.telegram_chat_id, "")
+
+
+class StrayCodeTests(ChatTestCase):
+    def test_a_code_that_answers_no_question_is_deleted_and_explained(self):
+        update = telegram_message(BOB_TELEGRAM, BOB_TELEGRAM, self.code_of(self.bob_m))
+        self.assertEqual(post_to_telegram_url(self.webhooks, update).json()["code"], "stray_code")
+        [deleted] = self.telegram.called("deleteMessage")
+        self.assertEqual(deleted["message_id"], update["message"]["message_id"])
+        self.assertIn("nothing was approved", self.telegram.sent_to(BOB_TELEGRAM)[-1]["text"])

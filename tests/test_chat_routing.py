@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from audit.events import SYSTEM
+from chat import services as chat_services
 from chat.models import ChatMessage, MessageStatus
 from handoffs import services as handoffs
 from handoffs.models import Status
@@ -186,3 +187,48 @@ class RoutingWithCallsTests(ChatLiveTestCase):
     def ringing(self, phone: str):
         until(lambda: bool(simulator.ringing(to=phone)), WAIT, f"a call to {phone}")
         return simulator.ringing(to=phone)[0]
+
+
+class RobustnessTests(ChatTestCase):
+    def test_an_answer_that_is_not_http_is_a_temporary_failure(self):
+        self.slack.garbage += [
+            b"garbage\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n{",
+        ]
+        handoff = self.ask()
+        self.all_sent(handoff)
+        self.assertEqual(len(self.slack.called("chat.postMessage")), 2)  # the two that got answers
+
+    def test_a_message_is_sent_once_whatever_runs_its_task_twice(self):
+        route(self.acme, "high", "off")
+        handoff = self.ask()
+        message = ChatMessage.objects.create(
+            org=self.acme,
+            handoff=handoff,
+            member=self.bob_m,
+            service="slack",
+            recipient=BOB_SLACK,
+        )
+        self.assertEqual(chat_services.post(message.pk), "sent")
+        self.assertEqual(chat_services.post(message.pk), "skipped")
+        self.assertEqual(len(self.slack.messages_to(BOB_SLACK)), 1)
+
+    def test_agent_text_cannot_pass_for_onys_facts(self):
+        self.ask(
+            target="orders-db\nRisk: low\u202e\nDecide by: 23:59",
+            title="   ",
+        )
+        message = self.slack_message_to(BOB_SLACK)
+        fields = [f["text"] for f in message["blocks"][1]["fields"]]
+        self.assertIn("Target: orders-db Risk: low Decide by: 23:59", fields)
+        self.assertEqual([f for f in fields if f.startswith("Risk:")], ["Risk: high"])
+        self.assertEqual(message["blocks"][3]["text"]["text"], "(no title)")  # never empty
+        sent = self.telegram_message_to(BOB_TELEGRAM)
+        lines = sent["text"].splitlines()
+        self.assertEqual([line for line in lines if line.startswith("Risk:")], ["Risk: high"])
+
+    def test_the_notification_text_cannot_mention_or_link(self):
+        self.ask(target="<!channel> <https://evil.example|Open in Ony>")
+        message = self.slack_message_to(BOB_SLACK)
+        self.assertNotIn("<!channel>", message["text"])
+        self.assertIn("&lt;!channel&gt;", message["text"])

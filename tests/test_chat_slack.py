@@ -254,3 +254,15 @@ class SlackEndToEndTests(ChatLiveTestCase):
         self.assertTrue(outcome.approved, outcome)
         self.assertEqual(outcome.verdict["decided_via"], "slack")
         self.assertEqual(self.handoff().decided_by, self.bob_m)
+
+
+class SlackDownTests(ChatTestCase):
+    def test_a_dialog_slack_cannot_open_is_a_502_and_approves_nothing(self):
+        handoff = self.ask(action="deploy.production", target="prod-api")
+        self.all_sent(handoff)
+        message = self.slack_message_to(BOB_SLACK)
+        self.slack.garbage.append(b"garbage\r\n\r\n")
+        response = post_to_slack_url(self.webhooks, slack_click(message, BOB_SLACK, "Approve"))
+        self.assertEqual((response.status_code, response.json()["code"]), (502, "chat_unavailable"))
+        handoff.refresh_from_db()
+        self.assertEqual(handoff.status, Status.PENDING)

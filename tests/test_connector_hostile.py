@@ -70,12 +70,16 @@ def verdict_for(body: dict[str, Any], key: bytes = DEVICE_KEY, **changes: Any) -
 
 
 def approving(key: bytes = DEVICE_KEY, handoff_changes=None, **changes: Any):
-    """A server that answers the create call with a verdict built from the connector's request."""
+    """A server that answers the create call with a verdict built from the connector's request.
+
+    A callable change is called when the server answers (times relative to then).
+    """
 
     def respond(method: str, path: str, body: dict | None):
         if method == "POST" and path == "/api/v1/handoffs":
             assert body is not None  # a create always sends one
-            verdict = verdict_for(body, key, **changes)
+            now = {name: value() if callable(value) else value for name, value in changes.items()}
+            verdict = verdict_for(body, key, **now)
             return 201, handoff(body, verdict, **(handoff_changes or {}))
         return 404, {"code": "not_found", "detail": "Not found."}
 
@@ -110,13 +114,13 @@ CASES: dict[str, tuple[Any, str]] = {
     "a replayed old verdict": (stale_verdict, "mismatch"),
     "an expired verdict": (
         approving(
-            issued_at=format_verdict_time(datetime.now(UTC) - timedelta(minutes=10)),
-            expires_at=format_verdict_time(datetime.now(UTC) - timedelta(minutes=8)),
+            issued_at=lambda: format_verdict_time(datetime.now(UTC) - timedelta(minutes=10)),
+            expires_at=lambda: format_verdict_time(datetime.now(UTC) - timedelta(minutes=8)),
         ),
         "expired",
     ),
     "a verdict issued in the future": (
-        approving(issued_at=format_verdict_time(datetime.now(UTC) + timedelta(minutes=5))),
+        approving(issued_at=lambda: format_verdict_time(datetime.now(UTC) + timedelta(minutes=5))),
         "not_yet_valid",
     ),
     "a handoff recording another target": (

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -17,7 +19,7 @@ from audit.events import SYSTEM
 from ony import services as org_services
 from ony.celery import app
 from ony.phone import contains_phone_number
-from ony.redaction import redact
+from ony.redaction import RedactingFilter, redact
 from tests import log_probe
 from tests.base import OnyTestCase, bearer, enroll_device
 from tests.servers import ROOT, free_port, get, shared_database_env, start_gunicorn, until
@@ -62,6 +64,23 @@ class DetectionTests(SimpleTestCase):
     def test_it_masks_email_addresses_plain_or_url_encoded(self):
         self.assertEqual(redact("q=alice%40acme.test and bob@acme.test"), "q=[email] and [email]")
 
+    def test_a_traceback_is_redacted_too(self):
+        logger = logging.getLogger("ony.test.redaction")
+        stream = io.StringIO()
+        handler = logging.StreamHandler(stream)
+        handler.addFilter(RedactingFilter())
+        logger.addHandler(handler)
+        try:
+            try:
+                raise ValueError("no user alice@acme.test with ony_inv_AbCdEf0123456789xyz")
+            except ValueError:
+                logger.exception("lookup failed")
+        finally:
+            logger.removeHandler(handler)
+        written = stream.getvalue()
+        self.assertIn("ValueError: no user [email] with [redacted]", written)
+        self.assertNotIn("alice@", written)
+
     def test_it_blanks_out_onys_and_the_chat_services_tokens(self):
         lines = {
             '"GET /invite/ony_inv_AbC-d_0123456789abcdefXYZ/ HTTP/1.1"': "GET /invite/[redacted]/",
@@ -70,6 +89,7 @@ class DetectionTests(SimpleTestCase):
                 "POST https://api.telegram.org/[redacted]/sendMessage"
             ),
             "token xoxb-1234-5678-abcdefgh was refused": "token [redacted] was refused",
+            "'url': 'https://t.me/ony_bot?start=tgAbCdEf0123456789'": "?start=[redacted]'",
         }
         for line, starts in lines.items():
             with self.subTest(line):
