@@ -7,6 +7,8 @@ waiting agents. See docs/self-hosting.md for sizing.
 """
 
 import os
+import subprocess
+import sys
 
 # Web processes borrow database connections from a pool (docs/configuration.md):
 # a woken long-poll re-reads in about 10 ms instead of opening a connection.
@@ -60,15 +62,16 @@ def on_starting(server: object) -> None:
     """Refuse to start where the system checks, run with the database, find an error.
 
     (``telephony.E001``: organizations route handoffs to the phone and no
-    provider is configured.) The master's connection is closed before workers fork.
+    provider is configured.) The check runs in a process of its own: the
+    master must hold no database connection or pool, which the workers would
+    inherit across the fork and share, interleaving their queries on one
+    PostgreSQL session.
     """
-    import django
-    from django.core.management import call_command
-    from django.db import connections
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ony.settings")
-    django.setup()
-    try:
-        call_command("check", databases=["default"])
-    finally:
-        connections.close_all()
+    manage = os.path.join(os.path.dirname(os.path.abspath(__file__)), "manage.py")
+    checked = subprocess.run(  # noqa: S603 (a fixed command line, no input in it)
+        [sys.executable, manage, "check", "--database", "default", "--fail-level", "ERROR"],
+        check=False,
+    )
+    if checked.returncode != 0:
+        # The check printed what is wrong; no traceback of ours on top of it.
+        os._exit(checked.returncode)

@@ -15,6 +15,8 @@ from typing import Any
 
 from django.test import SimpleTestCase
 
+from ony.connector import handoff as connector_handoff
+from ony.connector.config import load
 from ony.connector.verdict import format_verdict_time, sign
 from tests.connector import ConnectorHome, FakeServer, decision_of
 
@@ -230,3 +232,33 @@ class HostileServerTests(SimpleTestCase):
         with FakeServer(throttled) as server:
             self.configure(server, fail_mode="deny")
             self.assertEqual(decision_of(self.home.hook())[0], "deny")
+
+
+class WaitingTests(SimpleTestCase):
+    """How the connector waits: long-polls sized to the time left, never a loop of asks."""
+
+    def test_it_never_asks_in_a_tight_loop_near_its_deadline(self):
+        waits: list[int] = []
+
+        def pending(method: str, path: str, body: dict | None):
+            if method == "POST" and path == "/api/v1/handoffs":
+                assert body is not None
+                return 201, handoff(body, None)
+            waits.append(int(path.rsplit("wait=", 1)[1]))
+            if len(waits) > 20:  # a loop: stop it, the test has its answer
+                return 500, {"code": "server_error", "detail": "enough"}
+            return 202, handoff({"action": "db.migrate", "target": "orders-db"}, None)
+
+        # A clock the server's waits move on, as a real long-poll would.
+        def clock() -> float:
+            return sum(waits) + 0.0
+
+        home = ConnectorHome()
+        self.addCleanup(home.close)
+        with FakeServer(pending) as server:
+            home.write(server.url, device_id=DEVICE_ID)
+            request = connector_handoff.Request("db.migrate", "orders-db", "Migrate")
+            outcome = connector_handoff.ask(load(home.directory), request, 10.0, clock=clock)
+        self.assertEqual(outcome.decision, "timeout")
+        self.assertLessEqual(len(waits), 3, waits)
+        self.assertNotIn(0, waits)

@@ -21,7 +21,7 @@ from handoffs import services
 from ony import services as org_services
 from ony.roles import Role
 from tests.base import enroll_device, make_handoff
-from tests.servers import free_port, get, start_gunicorn, until, waiting_now
+from tests.servers import free_port, get, shared_database_env, start_gunicorn, until, waiting_now
 
 WAITERS = 200
 BATCH = 20
@@ -86,3 +86,40 @@ class GunicornLongPollTests(TransactionTestCase):
         self.assertEqual(len(results), WAITERS, server_log[-2000:])
         statuses = {(status, body.get("status")) for status, body in results.values()}
         self.assertEqual(statuses, {(200, "approved")}, server_log[-2000:])
+
+
+@unittest.skipUnless(connection.vendor == "postgresql", "needs PostgreSQL")
+class GunicornWorkersTests(TransactionTestCase):
+    def test_workers_each_have_their_own_database_connections(self):
+        """The start-up check runs the database in the master; no worker may inherit it.
+
+        Two workers sharing the master's pool interleave their queries on one
+        PostgreSQL session: wrong rows for the wrong request, then a dead pool.
+        """
+        port = free_port()
+        env = {**shared_database_env(), "WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "8"}
+        statuses: list[int] = []
+
+        def hammer(n: int) -> None:
+            for i in range(30):
+                auth = {"Authorization": f"Bearer ony_dev_bogus{n}x{i}"}
+                statuses.append(get(port, "/api/v1/device", auth, 15)[0])
+
+        with tempfile.TemporaryFile() as log:
+            server = start_gunicorn(port, env, log)
+            try:
+                until(lambda: get(port, "/healthz")[0] == 200, 30, "gunicorn to start")
+                threads = [threading.Thread(target=hammer, args=(n,)) for n in range(8)]
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join(timeout=120)
+                self.assertEqual(get(port, "/readyz")[0], 200)
+            finally:
+                server.terminate()
+                try:
+                    server.wait(40)
+                except subprocess.TimeoutExpired:
+                    server.kill()
+                    server.wait(10)
+        self.assertEqual(set(statuses), {401}, sorted(set(statuses)))

