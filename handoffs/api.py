@@ -98,9 +98,11 @@ class HandoffView(APIView):
     member_methods: frozenset[str] = frozenset()
 
     def get_permissions(self) -> list:
-        if self.request.method in self.device_methods and isinstance(self.request.auth, Device):
+        # HEAD runs the GET handler (DRF), so it gets GET's permissions.
+        method = "GET" if self.request.method == "HEAD" else self.request.method
+        if method in self.device_methods and isinstance(self.request.auth, Device):
             return [IsDevice()]
-        if self.request.method in self.member_methods:
+        if method in self.member_methods:
             return [IsMember()]
         return [IsDevice()]
 

@@ -13,7 +13,7 @@ from rest_framework.exceptions import ErrorDetail, ValidationError
 from handoffs.models import Status
 from handoffs.taxonomy import ACTION_NAME
 from ony.api.output import BlankAsNullField, UtcTimeField, renderer
-from ony.phone import contains_phone_number
+from ony.phone import no_phone_number
 
 
 def exact_text(value: str) -> None:
@@ -28,12 +28,6 @@ def exact_text(value: str) -> None:
         raise ValidationError("Send text in Unicode NFC.", code="not_nfc")
     if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in value):
         raise ValidationError("Control characters are not allowed.", code="control_character")
-
-
-def no_phone_number(value: str) -> None:
-    """Targets are recorded in the audit log, where phone numbers never appear."""
-    if contains_phone_number(value):
-        raise ValidationError("A target may not contain a phone number.", code="phone_number")
 
 
 class StrictCharField(serializers.CharField):

@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from audit.services import actor_for
 from ony import api_tokens, services
 from ony.admin_base import (
+    CheckedSelection,
     OrgScopedAdmin,
     SuperuserOnlyAdmin,
     hold_new_secret,
@@ -27,6 +28,7 @@ from ony.forms import (
     InvitationForm,
     MembershipAddForm,
     MembershipChangeForm,
+    OrganizationForm,
     UserChangeForm,
     UserCreationForm,
 )
@@ -48,9 +50,10 @@ class MemberTotal(TypedDict):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(CheckedSelection):
     """Superusers create and delete organizations; an org's admins edit its settings."""
 
+    form = OrganizationForm
     list_display = ["name", "slug", "timezone", "member_count", "public_id"]
     search_fields = ["name", "slug"]
     fieldsets = [
@@ -206,9 +209,8 @@ class MembershipAdmin(OrgScopedAdmin[Membership]):
         # An org keeps one admin at least: list such a removal as "protected",
         # which makes the delete page (and the bulk action) refuse it politely.
         deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
-        for membership in objs:
-            if services.is_last_admin(membership):
-                protected.append(f"{membership}: the last admin of {membership.org}")
+        for org in services.orgs_left_without_admin(list(objs)):
+            protected.append(f"{org}: it would have no admin left")
         return deleted, counts, perms_needed, protected
 
     def delete_model(self, request: HttpRequest, obj: Membership) -> None:
@@ -218,8 +220,9 @@ class MembershipAdmin(OrgScopedAdmin[Membership]):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
         members = list(queryset)
         self.check_writable(request, members)
-        for membership in members:
-            services.remove_member(membership, actor=actor_for(request.user, membership.org))
+        with transaction.atomic():  # all or none: a refusal halfway keeps the first ones too
+            for membership in members:
+                services.remove_member(membership, actor=actor_for(request.user, membership.org))
 
 
 @admin.register(User)
@@ -245,9 +248,9 @@ class UserAdmin(SuperuserOnlyAdmin, DjangoUserAdmin):
         # Deleting a user removes their memberships first (audited); an org keeps
         # one admin, so such a deletion is listed as "protected" and refused.
         deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
-        for membership in Membership.objects.filter(user__in=list(objs)).select_related("org"):
-            if services.is_last_admin(membership):
-                protected.append(f"{membership.user}: the last admin of {membership.org}")
+        memberships = Membership.objects.filter(user__in=list(objs)).select_related("org")
+        for org in services.orgs_left_without_admin(list(memberships)):
+            protected.append(f"{org}: it would have no admin left")
         return deleted, counts, perms_needed, protected
 
     def delete_model(self, request: HttpRequest, obj: User) -> None:
@@ -280,7 +283,7 @@ class TOTPDeviceAdmin(SuperuserOnlyAdmin):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(CheckedSelection):
     """Everyone manages their own API tokens; a new one is shown once."""
 
     list_display = ["name", "user", "created_at", "last_used_at", "revoked_at"]

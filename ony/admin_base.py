@@ -11,11 +11,12 @@ from typing import Any, Generic, TypeVar, cast
 from weakref import WeakKeyDictionary
 
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django_otp import devices_for_user
@@ -109,7 +110,21 @@ def may(request: HttpRequest, org_pk: int | None, roles: frozenset[str]) -> bool
     return has_role(user, org_pk, roles)
 
 
-class SuperuserOnlyAdmin(admin.ModelAdmin):
+class CheckedSelection(admin.ModelAdmin):
+    """Bulk actions only on ids that are ids: Django's own would query with whatever was
+    posted as ``_selected_action`` ("abc", a NUL) and fail with a 500."""
+
+    def response_action(
+        self, request: HttpRequest, queryset: QuerySet, *args: Any, **kwargs: Any
+    ) -> HttpResponse | None:
+        selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
+        if not all(value.isascii() and value.isdigit() for value in selected):
+            self.message_user(request, "Those are not items of this list.", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+        return super().response_action(request, queryset, *args, **kwargs)
+
+
+class SuperuserOnlyAdmin(CheckedSelection):
     """Installation-wide models (users, login devices): superusers only."""
 
     def has_module_permission(self, request: HttpRequest) -> bool:
@@ -135,7 +150,7 @@ OrgOwnedT = TypeVar("OrgOwnedT", bound=OrgOwned)
 # Generic in its model through typing.Generic: ModelAdmin[...] itself cannot be
 # subscripted at run time (that needs django-stubs-ext), so subclasses name their
 # model here, e.g. OrgScopedAdmin[Membership].
-class OrgScopedAdmin(admin.ModelAdmin, Generic[OrgOwnedT]):
+class OrgScopedAdmin(CheckedSelection, Generic[OrgOwnedT]):
     """ModelAdmin for ``OrgOwned`` models.
 
     Everyone with a role in an org reads its rows; ``write_roles`` (admins by

@@ -56,4 +56,5 @@ def login_username(request: HttpRequest, credentials: dict[str, Any] | None = No
     and "alice@acme.test" are one account, as they are for logging in.
     """
     data = credentials if credentials is not None else request.POST
-    return normalize_email(str((data or {}).get("username", "")))
+    # django-axes stores it in a 255-character column; no account's email is longer.
+    return normalize_email(str((data or {}).get("username", "")))[:254]

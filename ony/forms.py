@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django import forms
@@ -9,13 +10,25 @@ from django.contrib.auth.forms import BaseUserCreationForm
 from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
 from django.core.exceptions import ValidationError
 
-from ony.models import Invitation, Membership, User
+from ony.models import Invitation, Membership, Organization, User
 from ony.models.user import normalize_email
 from ony.phone import normalize_e164
 from ony.roles import MANAGE
 from ony.services import is_last_admin
 
 MEMBER_FIELDS = ["role", "phone", "timezone", "oncall_order"]
+
+
+class PersonEmailField(forms.EmailField):
+    """An email as accounts store it: trimmed, lower-cased, then checked as stored (what
+    lower-casing makes of "İ" is no address), at most 254 characters."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 254)
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> str:
+        return normalize_email(super().to_python(value) or "")
 
 
 def refuse_a_member(org: Any, email: str | None) -> None:
@@ -41,7 +54,7 @@ class MembershipFormBase(forms.ModelForm):
 class MembershipAddForm(MembershipFormBase):
     """Add a person to an org by email, so no list of the installation's users is shown."""
 
-    email = forms.EmailField(help_text="A new address creates the user.")
+    email = PersonEmailField(help_text="A new address creates the user.")
 
     class Meta:
         model = Membership
@@ -106,6 +119,8 @@ class UserChangeForm(DjangoUserChangeForm):
 class InvitationForm(forms.ModelForm):
     """Invite a person by email; someone already in the org is refused here, not later."""
 
+    email = PersonEmailField()
+
     class Meta:
         model = Invitation
         fields = ["org", "email", "role"]
@@ -114,3 +129,60 @@ class InvitationForm(forms.ModelForm):
         super().clean()  # ModelForm's returns self.cleaned_data
         refuse_a_member(self.cleaned_data.get("org"), self.cleaned_data.get("email"))
         return self.cleaned_data
+
+
+class RiskOverridesField(forms.JSONField):
+    """``{action: risk}`` as JSON text: an object of strings, or nothing (no overrides).
+
+    Django skips a model's validators for "empty" values ([] or ""), and its
+    JSON field would store ``null``; both are refused here, and so is JSON
+    nested too deeply to parse or holding text that is not valid Unicode.
+    """
+
+    def to_python(self, value: Any) -> Any:
+        if value in self.empty_values:
+            return {}
+        try:
+            return super().to_python(value)
+        except RecursionError:
+            raise ValidationError("This JSON is nested too deeply.", code="too_deep") from None
+
+    def bound_data(self, data: Any, initial: Any) -> Any:
+        try:
+            return super().bound_data(data, initial)
+        except RecursionError:
+            return forms.fields.InvalidJSONInput(data)
+
+    def prepare_value(self, value: Any) -> Any:
+        # Shown back as ASCII JSON: a lone surrogate written as an escape ("\ud800")
+        # must not reach the page as a character no encoding can write.
+        if isinstance(value, forms.fields.InvalidJSONInput):
+            return value
+        return json.dumps(value, ensure_ascii=True, cls=self.encoder)
+
+    def validate(self, value: Any) -> None:
+        if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ):
+            raise ValidationError(
+                'Write an object of action to risk, such as {"deploy.staging": "high"}.',
+                code="invalid",
+            )
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationError("Send valid Unicode text.", code="invalid_text") from None
+        super().validate(value)
+
+
+class OrganizationForm(forms.ModelForm):
+    """An organization's settings (the dashboard names the fields it shows)."""
+
+    risk_overrides = RiskOverridesField(
+        required=False,
+        help_text='Raise actions\' risks, e.g. {"deploy.staging": "high"}. Never lowers one.',
+    )
+
+    class Meta:
+        model = Organization
+        fields = ["risk_overrides"]

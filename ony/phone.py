@@ -8,28 +8,46 @@ masked as ``+1 *** *** 1234``: country code and the last four digits.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import phonenumbers
 from django.core.exceptions import ValidationError
 
 MASK_UNKNOWN = "+** *** *** ****"
-#: Between two digits of a written-out number: spaces, dots, dashes, slashes
-#: or brackets, a few of them in a row ("+1 (415) 555-0100").
-_SEPARATORS = r"[\s().\-/\\]{0,3}"
-#: A phone number written out: in international form, "+" and 7 to 15 digits
-#: with any separators; or in the North American form with separators,
-#: "(415) 555-0100", "415.555.0100". (A masked one, +1 *** *** 1234, is not;
-#: nor are runs of digits without "+" or separators, such as commit hashes,
-#: ids and dates, which a bare digit count cannot tell from a number.)
+#: Between two digits of a written-out number: spaces, dots, dashes of any
+#: kind, slashes, underscores, commas or brackets, a few of them in a row
+#: ("+1 (415) 555-0100", "+1_415_555_0100", en dashes).
+_SEP_CHARS = r"\s().\-/\\_,\u2010-\u2015\u2212"
+_SEPARATORS = rf"[{_SEP_CHARS}]{{0,3}}"
+#: A phone number written out:
+#: - international form: "+" and 7 to 15 digits with any separators;
+#: - North American form, with a separator or brackets somewhere:
+#:   "(415) 555-0100", "(415)555-0100", "415.555.0100", "1 415 5550100";
+#: - national form with a trunk 0 and spaced or dashed groups: "020 7946 0958";
+#: - a ``tel:`` link: "tel:4155550100".
+#: A masked number (+1 *** *** 1234) is none of these; nor are runs of digits
+#: without "+" or separators (commit hashes, ids, timestamps, dates) or
+#: dotted quads (addresses, versions), which a digit count cannot tell apart.
 UNMASKED_PHONE = re.compile(
     rf"\+{_SEPARATORS}\d(?:{_SEPARATORS}\d){{6,14}}"
-    r"|(?<![\w+])\(?\d{3}\)?[\s.\-]{1,2}\d{3}[\s.\-]\d{4}(?!\w)"
+    r"|(?<![\w+.])(?:1[\s.\-])?(?:\(\d{3}\)[\s.\-]{0,2}|\d{3}[\s.\-]{1,2})"
+    r"\d{3}[\s.\-]?\d{4}(?![\w.])"
+    r"|(?<![\w+.])0\d{1,4}[ \-]\d{3,4}[ \-]\d{3,4}(?![\w.])"
+    r"|\btel:\+?[\d\s().\-]{7,}"
 )
 
 
 def contains_phone_number(text: str) -> bool:
-    """Whether ``text`` writes out a phone number (``UNMASKED_PHONE``)."""
-    return UNMASKED_PHONE.search(text) is not None
+    """Whether ``text`` writes out a phone number (``UNMASKED_PHONE``), in any width of
+    characters (a full-width plus sign or digits count as the ASCII ones)."""
+    return UNMASKED_PHONE.search(unicodedata.normalize("NFKC", text)) is not None
+
+
+def no_phone_number(value: str) -> None:
+    """A validator for text the audit chain records (targets, device names): numbers never
+    appear there."""
+    if contains_phone_number(value):
+        raise ValidationError("Phone numbers are not allowed here.", code="phone_number")
 
 
 def mask_written_number(text: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 
 from ony.phone import UNMASKED_PHONE, mask_written_number
 
@@ -22,7 +23,12 @@ _EMAIL = re.compile(r"[\w.+-]+(?:@|%40)[\w-]+(?:\.[\w-]+)+")
 
 
 def redact(text: str) -> str:
-    """Mask phone numbers and email addresses and blank out credentials in ``text``."""
+    """Mask phone numbers and email addresses and blank out credentials in ``text``.
+
+    The text is first brought to compatibility form (NFKC), so that a number
+    written in full-width characters is found too.
+    """
+    text = unicodedata.normalize("NFKC", text)
     text = UNMASKED_PHONE.sub(lambda m: mask_written_number(m.group(0)), text)
     text = _EMAIL.sub("[email]", text)
     text = _ONY_TOKEN.sub("[redacted]", text)

@@ -154,6 +154,20 @@ def is_last_admin(membership: Membership) -> bool:
     return Membership.objects.for_org(membership.org_id).filter(role__in=MANAGE).count() <= 1
 
 
+def orgs_left_without_admin(memberships: list[Membership]) -> list[Organization]:
+    """The organizations that would have no admin left if all ``memberships`` went."""
+    leaving = {m.pk for m in memberships}
+    orgs = {m.org_id: m.org for m in memberships if m.role in MANAGE}
+    return [
+        org
+        for org_id, org in orgs.items()
+        if not Membership.objects.for_org(org_id)
+        .filter(role__in=MANAGE)
+        .exclude(pk__in=leaving)
+        .exists()
+    ]
+
+
 def _lock_admins(org: Organization) -> int:
     """Lock the org's row (serializing admin changes) and count its admins."""
     Organization.objects.select_for_update().get(pk=org.pk)

@@ -120,7 +120,11 @@ AUTHENTICATION_BACKENDS = [
 AXES_FAILURE_LIMIT = env.int("ONY_LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("ONY_LOGIN_LOCKOUT_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_RESET_ON_SUCCESS = True
+# A login does not wipe failures: with the address among the lockout parameters
+# it would wipe every failure from that address, for any account, so someone
+# could guess another's password between logins to their own. Failures age
+# out with the cool-off instead.
+AXES_RESET_ON_SUCCESS = False
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
 AXES_USERNAME_FORM_FIELD = "username"  # the login form's field (it holds the email)
 AXES_USERNAME_CALLABLE = "ony.auth.login_username"

@@ -36,6 +36,15 @@ from telephony.models import ENDED, CallAttempt, CallStatus, Outcome, Stage
 
 logger = logging.getLogger(__name__)
 
+#: A call's statuses before it ends, in the order a call goes through them.
+LIVE_ORDER = [
+    CallStatus.CREATED,
+    CallStatus.QUEUED,
+    CallStatus.INITIATED,
+    CallStatus.RINGING,
+    CallStatus.IN_PROGRESS,
+]
+
 #: Keypad outcomes that decided the handoff: no escalation after them.
 DECIDED_OUTCOMES = frozenset({Outcome.APPROVED, Outcome.DENIED, Outcome.FROZEN, Outcome.OTP_FAILED})
 
@@ -329,7 +338,10 @@ def record_status(code: str, params: Mapping[str, str]) -> CallAttempt:
         if params.get("AnsweredBy"):
             attempt.answered_by = params["AnsweredBy"][:24]
         if status not in ENDED:  # queued, initiated, ringing, in-progress
-            attempt.status = status
+            # Forward only: a late or replayed "ringing" must not turn a live call
+            # back into one that was never answered (whose answer restarts the menu).
+            if LIVE_ORDER.index(status) > LIVE_ORDER.index(attempt.status):
+                attempt.status = status
             attempt.save(update_fields=["status", "answered_by"])
             return attempt
         attempt.save(update_fields=["answered_by"])

@@ -20,6 +20,7 @@ from telephony.signatures import is_signed
 
 DIGITS = re.compile(r"^[0-9*#]{1,12}$")
 CXML = "text/xml; charset=utf-8"
+FORM = "application/x-www-form-urlencoded"
 
 
 def _error(code: str, detail: str, status: int) -> JsonResponse:
@@ -34,6 +35,14 @@ def provider_webhook(view: Callable[..., str]) -> Callable[..., HttpResponse]:
     def wrapper(request: HttpRequest, code: str) -> HttpResponse:
         if request.method != "POST":
             return _error("method_not_allowed", "Webhooks are POST requests.", 405)
+        if request.content_type != FORM and request.META.get("CONTENT_LENGTH") not in (
+            None,
+            "",
+            "0",
+        ):
+            # Providers post forms, urlencoded; a multipart body would bypass the
+            # checks that every other field value gets.
+            return _error("unsupported_media_type", f"Webhooks are {FORM}.", 415)
         current = provider()
         if current is None:
             return _error("telephony_off", "No telephony provider is configured.", 404)

@@ -8,12 +8,14 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.test import Client, override_settings
 
+from devices import services as devices
 from handoffs.models import Handoff
 from ony import api_tokens
 from ony.models import Membership
 from telephony.conf import provider
 from telephony.signatures import sign
 from tests.base import OnyTestCase, bearer, enroll_device, make_handoff
+from tests.test_admin_roles import org_form
 
 
 class BadInputTests(OnyTestCase):
@@ -129,3 +131,76 @@ class MembershipPageTests(OnyTestCase):
         self.assertEqual(Membership.objects.get(pk=self.bob_m.pk).phone, "+14155550199")
         self.assertEqual(alice.post(url, {**form, "remove_phone": "on"}).status_code, 302)
         self.assertEqual(Membership.objects.get(pk=self.bob_m.pk).phone, "")
+
+
+class MoreBadInputTests(OnyTestCase):
+    """What a red team found answered with a 500; each is a 4xx now, and nothing changes."""
+
+    def setUp(self) -> None:
+        self.laptop = enroll_device(self.acme)
+        self.auth = bearer(self.laptop.device_token)
+        self.client = Client(raise_request_exception=False)
+
+    def test_a_number_where_text_belongs_in_a_list(self):
+        body = {"action": "test.run", "target": "t", "title": "t", "agent_session_id": "s"}
+        body |= {"nonce": "more-bad-0001", "options": [1, None, {"a": 1}]}
+        r = self.client.post(
+            "/api/v1/handoffs", json.dumps(body), content_type="application/json", **self.auth
+        )
+        self.assertEqual(r.status_code, 400, r.content)
+        self.assertFalse(Handoff.objects.exists())
+
+    def test_head_on_the_list_by_a_device(self):
+        r = self.client.head("/api/v1/handoffs", **self.auth)
+        self.assertLess(r.status_code, 500)
+
+    def test_a_phone_number_as_a_device_name(self):
+        _, token = devices.create_enrollment_token(self.acme)
+        r = self.client.post(
+            "/api/v1/enroll",
+            json.dumps({"token": token, "name": "Bob 415-555-0199"}),
+            content_type="application/json",
+        )
+        self.assertEqual(r.status_code, 400, r.content)
+        self.assertEqual(r.json()["errors"]["name"][0]["code"], "phone_number")
+
+    def test_odd_risk_overrides_in_the_dashboard(self):
+        url = f"/admin/ony/organization/{self.acme.pk}/change/"
+        for value in ("null", "[" * 100_000, '{"\\ud800": "high"}', "[]", '""', "7"):
+            with self.subTest(value[:10]):
+                r = self.client_for(self.alice).post(url, org_form(risk_overrides=value))
+                self.assertEqual(r.status_code, 200)  # the form again, with the error
+                self.acme.refresh_from_db()
+                self.assertEqual(self.acme.risk_overrides, {})
+
+    def test_odd_emails_when_adding_a_member(self):
+        for email in ("a" * 250 + "@acme.test", "\u0130@acme.test"):
+            with self.subTest(email[:10]):
+                r = self.client_for(self.alice).post(
+                    "/admin/ony/membership/add/",
+                    {"org": self.acme.pk, "email": email, "role": "viewer", "timezone": ""},
+                )
+                self.assertLess(r.status_code, 500)
+
+    def test_an_admin_action_on_ids_that_are_not_ids(self):
+        for selected in ("abc", "1\x00"):
+            with self.subTest(selected):
+                r = self.client_for(self.alice).post(
+                    "/admin/ony/membership/",
+                    {"action": "delete_selected", "_selected_action": selected},
+                )
+                self.assertLess(r.status_code, 500)
+
+    def test_deleting_every_admin_at_once_is_refused_politely(self):
+        Membership.objects.filter(pk=self.bob_m.pk).update(role="admin")
+        admins = Membership.objects.filter(org=self.acme, role="admin")
+        r = self.client_for(self.alice).post(
+            "/admin/ony/membership/",
+            {
+                "action": "delete_selected",
+                "_selected_action": [str(m.pk) for m in admins],
+                "post": "yes",
+            },
+        )
+        self.assertLess(r.status_code, 500)
+        self.assertEqual(Membership.objects.filter(org=self.acme, role="admin").count(), 2)

@@ -81,6 +81,26 @@ class LockoutTests(OnyTestCase):
             login(from_address("198.51.100.8"), "bob@acme.test", code=bob_code).status_code, 302
         )
 
+    def test_logging_in_to_ones_own_account_does_not_wipe_the_guesses_at_another(self):
+        attacker = from_address("198.51.100.66")
+        bob_device = TOTPDevice.objects.get(user=self.bob)
+        for _ in range(2):
+            for _ in range(2):
+                login(attacker, "alice@acme.test", password="guess")
+            attacker.logout()
+            bob_device.refresh_from_db()
+            login(attacker, "bob@acme.test", code=current_code(bob_device, steps_ahead=0))
+            attacker.logout()
+            TOTPDevice.objects.filter(pk=bob_device.pk).update(last_t=-1)  # a fresh code next
+        login(attacker, "alice@acme.test", password="guess")  # the fifth guess at Alice
+        elsewhere = login(Client(), "alice@acme.test", code=current_code(self.device))
+        self.assertEqual(elsewhere.status_code, 429)
+
+    def test_a_very_long_name_is_a_failed_login_not_an_error(self):
+        response = login(Client(), "a" * 300 + "@acme.test", password="guess")
+        self.assertEqual(response.status_code, 200)
+        self.assertContains(response, LOGIN_REFUSED.split(".")[0])
+
     def test_a_locked_login_never_blocks_approving(self):
         bob_device = TOTPDevice.objects.get(user=self.bob)
         for _ in range(LIMIT + 2):

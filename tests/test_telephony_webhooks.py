@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from django.test import override_settings
 from django.utils import timezone
@@ -41,7 +42,13 @@ class WebhookTests(OnyTestCase):
         if key != "":
             signature = sign(key or self.key, url, params)
             headers[f"HTTP_X_{header.upper()}_SIGNATURE"] = signature
-        return self.client.post(url.removeprefix(PUBLIC), params, **headers)
+        return self.form_post(url.removeprefix(PUBLIC), params, **headers)
+
+    def form_post(self, path: str, params: dict, **headers: Any):
+        """POST ``params`` as providers do: form-encoded."""
+        return self.client.post(
+            path, urlencode(params), content_type="application/x-www-form-urlencoded", **headers
+        )
 
     def call_params(self, **extra: str) -> dict:
         return {
@@ -112,7 +119,7 @@ class WebhookTests(OnyTestCase):
         self.reload()
         url = voice.webhook_url("keys", self.attempt, step=True)
         signature = sign(self.key, url, self.call_params(Digits="2"))
-        response = self.client.post(
+        response = self.form_post(
             url.removeprefix(PUBLIC),
             self.call_params(Digits="1"),
             HTTP_X_SIGNALWIRE_SIGNATURE=signature,
@@ -128,11 +135,11 @@ class WebhookTests(OnyTestCase):
         params = self.call_params(Digits="*")
         signature = sign(self.key, url, params)
         path = url.removeprefix(PUBLIC)
-        first = self.client.post(path, params, HTTP_X_SIGNALWIRE_SIGNATURE=signature)
+        first = self.form_post(path, params, HTTP_X_SIGNALWIRE_SIGNATURE=signature)
         self.assertEqual(first.status_code, 200)
         before = self.state()
 
-        replay = self.client.post(path, params, HTTP_X_SIGNALWIRE_SIGNATURE=signature)
+        replay = self.form_post(path, params, HTTP_X_SIGNALWIRE_SIGNATURE=signature)
         self.assertEqual(replay.status_code, 403)
         self.assertEqual(replay.json()["code"], "stale_step")
         self.assertEqual(self.state(), before)
@@ -148,6 +155,15 @@ class WebhookTests(OnyTestCase):
         self.assertIn("Denied", pressed.content.decode())
         self.reload()
         self.assertEqual((self.handoff.status, self.handoff.decided_via), (Status.DENIED, "ivr"))
+
+    def test_a_status_from_before_the_answer_cannot_restart_a_live_call(self):
+        self.post("answer", self.call_params())
+        before = self.state()
+        self.post("status", self.call_params(CallStatus="ringing"))  # late, or replayed
+        replay = self.post("answer", self.call_params())
+        self.assertEqual(self.state(), before)
+        self.assertIn(f"step={self.attempt.step}", replay.content.decode())
+        self.assertEqual(self.attempt.status, "in-progress")
 
     def test_it_speaks_onys_facts_before_the_agents_words_and_the_risk_before_the_menu(self):
         Handoff.objects.filter(pk=self.handoff.pk).update(
@@ -248,9 +264,22 @@ class WebhookTests(OnyTestCase):
         self.assertEqual(response.status_code, 405)
         self.assertEqual(response.json()["code"], "method_not_allowed")
 
+    def test_a_body_that_is_not_a_form_is_refused_before_anything(self):
+        url = voice.webhook_url("status", self.attempt)
+        params = self.call_params(CallStatus="busy", AnsweredBy="x\x00")
+        signature = sign(self.key, url, params)
+        response = self.client.post(  # the test client's default: multipart
+            url.removeprefix(PUBLIC), params, HTTP_X_SIGNALWIRE_SIGNATURE=signature
+        )
+        self.assertEqual(
+            (response.status_code, response.json()["code"]), (415, "unsupported_media_type")
+        )
+        self.reload()
+        self.assertEqual(self.attempt.status, "created")
+
     def test_it_never_redirects(self):
         url = voice.webhook_url("answer", self.attempt).removeprefix(PUBLIC)
-        response = self.client.post(url + "/", self.call_params())
+        response = self.form_post(url + "/", self.call_params())
         self.assertEqual(response.status_code, 404)
 
     def test_an_unknown_call_is_404(self):

@@ -58,9 +58,11 @@ NO_ECHO = {
 }
 
 
-def _field_name(name: str) -> str:
+def _field_name(name: object) -> str:
     """A field name as it may go back into an error: names are input (an unknown
-    field's especially), so anything unprintable is escaped and long ones cut."""
+    field's especially), so anything unprintable is escaped and long ones cut.
+    A list's errors are keyed by position (an int)."""
+    name = str(name)
     shown = name if name.isprintable() else name.encode("unicode_escape").decode("ascii")
     return shown if len(shown) <= 64 else shown[:63] + "…"
 
