@@ -37,7 +37,7 @@ from telephony.models import ENDED, CallAttempt, CallStatus, Outcome, Stage
 logger = logging.getLogger(__name__)
 
 #: A call's statuses before it ends, in the order a call goes through them.
-LIVE_ORDER = [
+LIVE_ORDER: list[str] = [
     CallStatus.CREATED,
     CallStatus.QUEUED,
     CallStatus.INITIATED,
