@@ -133,9 +133,10 @@ def publish(request_id: str) -> None:
             logger.warning("could not publish a decision; waiters will find it when they re-read")
 
 
-#: How long a device's count of open waits lives untouched: it outlives any
-#: wait (30 s at most), and corrects itself should a process die mid-wait.
-WAIT_SLOT_TTL_SECONDS = 120
+#: How long a device's count of open waits lives after the last slot it
+#: granted: it outlives any wait (30 s at most), and corrects itself should
+#: a process die mid-wait.
+WAIT_SLOT_TTL_SECONDS = 75
 
 
 @contextmanager
@@ -152,9 +153,14 @@ def wait_slot(device_pk: int, limit: int) -> Iterator[bool]:
     except ValueError:  # expired between add and incr
         cache.add(key, 1, timeout=WAIT_SLOT_TTL_SECONDS)
         held = 1
-    cache.touch(key, WAIT_SLOT_TTL_SECONDS)
+    granted = held <= limit
+    if granted:
+        # Only a granted slot keeps the count alive: slots leaked by a dead
+        # process would otherwise be kept for ever by a device that keeps
+        # asking (and being refused).
+        cache.touch(key, WAIT_SLOT_TTL_SECONDS)
     try:
-        yield held <= limit
+        yield granted
     finally:
         with suppress(ValueError):  # expired meanwhile: nothing to give back
             cache.decr(key)

@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
@@ -158,14 +159,23 @@ def _first_free(people: list[Membership], slot: Slot) -> Slot | None:
 
 
 def _on_another_call(member: Membership) -> bool:
-    """Whether ``member`` has a call open; locks their row until the caller's commit.
+    """Whether the person or the number of ``member`` has a call open, in any organization.
 
-    The lock serializes the escalations of every handoff that would ring
-    them, so that two cannot both find them free (``keeping_busy`` says which
-    open calls count).
+    One person may belong to several organizations, and one phone may be
+    shared: a second call would ring a line that is already talking (and
+    press its approver from two sides). The membership rows of that person
+    and that number are locked until the caller's commit, which serializes
+    every escalation that would ring them, so that two cannot both find
+    them free (``keeping_busy`` says which open calls count). This is the
+    one query that crosses organizations on purpose; it only answers yes
+    or no.
     """
-    Membership.objects.select_for_update(of=("self",)).filter(pk=member.pk).first()
-    return CallAttempt.objects.for_org(member.org_id).filter(member=member).keeping_busy().exists()
+    same_line = Q(user_id=member.user_id)
+    if member.phone:
+        same_line |= Q(phone=member.phone)
+    locked = Membership.objects.select_for_update(of=("self",)).filter(same_line).order_by("pk")
+    line_ids = list(locked.values_list("pk", flat=True))
+    return CallAttempt.objects.filter(member_id__in=line_ids).keeping_busy().exists()
 
 
 def ring(attempt_id: int) -> str:

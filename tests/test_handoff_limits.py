@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
+from contextlib import ExitStack
+from unittest import mock
 
 from django.core.cache import cache
 from django.test import Client, override_settings
@@ -104,3 +107,17 @@ class WaitCapTests(OnyTestCase):
         self.assertEqual(errors, [])
         with wakeup.wait_slot(device_pk, 2) as first, wakeup.wait_slot(device_pk, 2) as second:
             self.assertEqual((first, second), (True, True))
+
+    def test_it_forgets_the_slots_of_a_dead_process_though_the_device_keeps_asking(self):
+        device_pk = self.laptop.device.pk
+        leaked = ExitStack()  # never closed: a process that died holding two waits
+        self.addCleanup(cache.clear)
+        with mock.patch.object(wakeup, "WAIT_SLOT_TTL_SECONDS", 1):
+            leaked.enter_context(wakeup.wait_slot(device_pk, 2))
+            leaked.enter_context(wakeup.wait_slot(device_pk, 2))
+            for _ in range(2):  # refused asks do not keep the leaked count alive
+                with wakeup.wait_slot(device_pk, 2) as granted:
+                    self.assertFalse(granted)
+                time.sleep(0.6)
+            with wakeup.wait_slot(device_pk, 2) as granted:
+                self.assertTrue(granted)

@@ -8,13 +8,17 @@ from datetime import timedelta
 from django.utils import timezone
 from prometheus_client import REGISTRY
 
+from audit.events import SYSTEM
 from audit.models import AuditEntry
 from devices.models import Device
 from handoffs import services as handoffs
 from handoffs.models import Handoff, Status
+from ony import services as org_services
 from ony.models import Membership
+from ony.roles import Role
 from telephony.models import CallAttempt, CallStatus, Outcome
 from telephony.simulator import SimulatorError, simulator
+from tests.base import enroll_device
 from tests.servers import until
 from tests.telephony import (
     ALICE_PHONE,
@@ -329,6 +333,40 @@ class OneCallAtATimeTests(TelephonyTestCase):
         self.assertEqual([a.member for a in self.attempts(handoff=third)], [self.alice_m])
         self.assertEqual([a.member for a in self.attempts(handoff=second)], [self.bob_m])
         self.assertEqual(bob_call.status, "ringing")
+
+    def test_one_person_in_two_organizations_gets_one_call_at_a_time(self):
+        globex = org_services.create_organization(name="Globex", slug="globex", actor=SYSTEM)
+        alice_at_globex = org_services.add_member(
+            globex,
+            "alice@acme.test",
+            actor=SYSTEM,
+            role=Role.ADMIN,
+            phone=ALICE_PHONE,
+            oncall_order=1,
+        )
+        shared_line = org_services.add_member(
+            globex,
+            "desk@globex.test",
+            actor=SYSTEM,
+            role=Role.MEMBER,
+            phone=BOB_PHONE,
+            oncall_order=2,
+        )
+        for member in (alice_at_globex, shared_line):
+            org_services.ensure_totp_device(member.user)
+        globex_laptop = enroll_device(globex, name="globex-laptop")
+
+        migration_handoff(self.laptop.device, "acme-0001", title="Acme's")
+        simulator.answer(self.ringing(ALICE_PHONE).sid)  # Alice talks to Ony about Acme's
+        migration_handoff(self.laptop.device, "acme-0002", title="Acme's second")
+        simulator.answer(self.ringing(BOB_PHONE).sid)  # Bob's line is busy too
+        globexs = migration_handoff(globex_laptop.device, "globex-0001", title="Globex's")
+        until(lambda: CallAttempt.objects.count() == 2, 10, "two calls")
+        # Globex's approvers are Alice (the same person) and a desk line (Bob's
+        # number): both are talking, so Globex's request waits in line.
+        self.assertEqual(self.attempts(handoff=globexs), [])
+        self.assertEqual(len(simulator.ringing(ALICE_PHONE)), 0)
+        self.assertEqual(len(simulator.ringing(BOB_PHONE)), 0)
 
     def test_many_requests_at_once_ring_each_approver_once(self):
         for n in range(6):  # as fast as an agent can ask
