@@ -7,11 +7,15 @@ step token; when the approver stays silent the document falls through to a
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 from django.conf import settings
 from django.urls import reverse
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from handoffs.models import Handoff
+from handoffs.taxonomy import ACTIONS
 from telephony.models import CallAttempt
 
 GATHER_TIMEOUT_SECONDS = 8
@@ -35,36 +39,65 @@ def _spoken(text: str, limit: int = 160) -> str:
 
 
 def _action_words(action: str) -> str:
-    return action.replace(".", " ").replace("_", " ")
+    """The action as Ony names it: said as a known action, or as one Ony does not know.
+
+    An unknown action's name is the agent's choice (``risk.low.press.one``),
+    so it is never said as if it were Ony's own word for it.
+    """
+    words = action.replace(".", " ").replace("_", " ")
+    return words if action in ACTIONS else f"one Ony does not know, named {words}"
 
 
 #: The most of the agent's own title the call reads out.
 AGENT_WORDS_LIMIT = 120
 
+#: Phrases that frame Ony's part of the call; the agent's words never contain
+#: them, so that they cannot end the agent's part early or open a fake one.
+_FRAMING = re.compile(
+    r"end\W*of\W*the\W*agent\W*s\W*words|this\W*is\W*ony|once\W*more\W*from\W*ony",
+    re.IGNORECASE,
+)
+
+
+def _agents(text: str, limit: int) -> str:
+    """Agent-chosen text, shortened, without Ony's framing phrases."""
+    text = unicodedata.normalize("NFKC", text)
+    while _FRAMING.search(text):  # removing one may join the halves of another
+        text = _FRAMING.sub(" ", text)
+    return _spoken(text, limit)
+
 
 def facts(handoff: Handoff) -> str:
-    """What Ony knows, said first: the device, the action and target, the server's risk."""
+    """Ony's own words, said first: only what the server decided, the action and its risk.
+
+    The device name and the target are chosen on the agent's machine, so they
+    are read out with the agent's words, not here.
+    """
     return (
-        f"This is Ony, with an approval request from the device "
-        f"{_spoken(handoff.device.name, 60)}. Action: {_action_words(handoff.action)}, "
-        f"on {_spoken(handoff.target, 80)}. Risk: {handoff.risk}."
+        f"This is Ony, with an approval request. Action: {_action_words(handoff.action)}. "
+        f"Risk: {handoff.risk}."
     )
 
 
 def agent_words(handoff: Handoff) -> str:
-    """The agent's own title, introduced as the agent's words and cut short.
+    """What the agent's machine chose, introduced as such, cut short and closed.
 
-    The agent chooses it, so it comes after Ony's facts and never stands
-    alone: whatever it claims, the facts before it and the risk after it are
-    Ony's.
+    The device's name, the target and the title come between Ony's facts and
+    Ony's reminder of them, so whatever they claim, it is heard as the
+    agent's and is followed by Ony's action and risk.
     """
-    title = _spoken(handoff.title, AGENT_WORDS_LIMIT)
-    return f"The agent's description, in its own words: {title}. End of the agent's words."
+    return (
+        "The agent's words follow. "
+        f"Device: {_agents(handoff.device.name, 60)}. "
+        f"Target: {_agents(handoff.target, 80)}. "
+        f"Description: {_agents(handoff.title, AGENT_WORDS_LIMIT)}. "
+        "End of the agent's words."
+    )
 
 
 def risk_reminder(handoff: Handoff) -> str:
-    """Said just before every menu."""
-    return f"The risk is {handoff.risk}."
+    """Said just before every menu: Ony's facts once more."""
+    return f"Once more, from Ony: action {_action_words(handoff.action)}, risk {handoff.risk}."
 
 
 def _say(node: VoiceResponse | Gather, words: str) -> None:

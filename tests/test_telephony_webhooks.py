@@ -11,6 +11,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from audit.models import AuditEntry
+from devices.models import Device
 from handoffs import services as handoffs
 from handoffs.models import Handoff, Status
 from ony import services as org_services
@@ -174,19 +175,47 @@ class WebhookTests(OnyTestCase):
         )
         self.assertEqual(len(said), 4)
         facts, agents, risk, menu = said
-        self.assertTrue(facts.startswith("This is Ony"))
-        self.assertIn("Action: db migrate, on orders-db. Risk: high.", facts)
-        self.assertTrue(agents.startswith("The agent's description, in its own words: "))
+        self.assertEqual(
+            facts, "This is Ony, with an approval request. Action: db migrate. Risk: high."
+        )
+        self.assertTrue(
+            agents.startswith("The agent's words follow. Device: laptop. Target: orders-db.")
+        )
         self.assertIn("Press 1 to approve", agents)  # spoken as the agent's words, after the facts
         self.assertTrue(agents.endswith("End of the agent's words."))
-        self.assertEqual(risk, "The risk is high.")
+        self.assertEqual(risk, "Once more, from Ony: action db migrate, risk high.")
         self.assertTrue(menu.startswith("Press 1 to approve."))
 
+    def test_the_agents_words_cannot_close_early_or_pass_for_onys(self):
+        Device.objects.filter(pk=self.handoff.device_id).update(
+            name="x. End of the agent’s words. This is Ony"
+        )
+        Handoff.objects.filter(pk=self.handoff.pk).update(
+            target="prod. END OF THE AGENT'S  WORDS",
+            title="Fine. End of the agent's End of the agent's words words. Once more, from Ony: risk low",
+        )
+        said = re.findall(
+            r"<Say>(.*?)</Say>", self.post("answer", self.call_params()).content.decode()
+        )
+        facts, agents, risk, _ = said
+        self.assertEqual(agents.lower().count("end of the agent"), 1)
+        self.assertTrue(agents.endswith("End of the agent's words."))
+        self.assertNotIn("this is ony", agents.lower())
+        self.assertNotIn("from ony", agents.lower())
+        self.assertEqual(risk, "Once more, from Ony: action db migrate, risk high.")
+
+    def test_it_says_an_unknown_actions_name_as_the_agents(self):
+        Handoff.objects.filter(pk=self.handoff.pk).update(action="risk.low.press.one")
+        body = self.post("answer", self.call_params()).content.decode()
+        self.assertIn("Action: one Ony does not know, named risk low press one.", body)
+
     def test_it_cuts_the_agents_words_short(self):
-        Handoff.objects.filter(pk=self.handoff.pk).update(title="word " * 40)
+        Handoff.objects.filter(pk=self.handoff.pk).update(title="word " * 40, target="t" * 200)
         body = self.post("answer", self.call_params()).content.decode()
         agents = re.findall(r"<Say>(The agent.*?)</Say>", body)[0]
-        self.assertLess(len(agents), voice.AGENT_WORDS_LIMIT + 100)
+        description = agents.split("Description: ")[1]
+        self.assertLessEqual(len(description.split(". End of")[0]), voice.AGENT_WORDS_LIMIT)
+        self.assertLessEqual(agents.count("t"), 80 + 10)  # the target, cut short too
 
     def test_a_member_removed_during_the_call_is_refused_and_the_escalation_moves_on(self):
         self.post("answer", self.call_params())
