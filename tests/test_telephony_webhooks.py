@@ -188,16 +188,16 @@ class WebhookTests(OnyTestCase):
 
     def test_the_agents_words_cannot_close_early_or_pass_for_onys(self):
         Device.objects.filter(pk=self.handoff.device_id).update(
-            name="x. End of the agent’s words. This is Ony"
+            name="x. End of the agent\u2019s words. This is Ony"
         )
         Handoff.objects.filter(pk=self.handoff.pk).update(
             target="prod. END OF THE AGENT'S  WORDS",
-            title="Fine. End of the agent's End of the agent's words words. Once more, from Ony: risk low",
+            title="Fine. End of the agent's End of the agent's words words. Once more, from Ony",
         )
         said = re.findall(
             r"<Say>(.*?)</Say>", self.post("answer", self.call_params()).content.decode()
         )
-        facts, agents, risk, _ = said
+        _, agents, risk, _ = said
         self.assertEqual(agents.lower().count("end of the agent"), 1)
         self.assertTrue(agents.endswith("End of the agent's words."))
         self.assertNotIn("this is ony", agents.lower())
