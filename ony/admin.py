@@ -248,6 +248,10 @@ class UserAdmin(SuperuserOnlyAdmin, DjangoUserAdmin):
         # Deleting a user removes their memberships first (audited); an org keeps
         # one admin, so such a deletion is listed as "protected" and refused.
         deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        # A user's API tokens and authenticator devices are theirs alone and go
+        # with them; nobody deletes them one by one (tokens are revoked), so
+        # the admin's per-model delete permission must not block this.
+        perms_needed -= {str(ApiToken._meta.verbose_name), str(TOTPDevice._meta.verbose_name)}
         memberships = Membership.objects.filter(user__in=list(objs)).select_related("org")
         for org in services.orgs_left_without_admin(list(memberships)):
             protected.append(f"{org}: it would have no admin left")

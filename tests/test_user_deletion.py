@@ -8,8 +8,8 @@ from django.db.models import ProtectedError
 from django.urls import reverse
 
 from audit.models import AuditEntry
-from ony import services
-from ony.models import Membership, User
+from ony import api_tokens, services
+from ony.models import ApiToken, Membership, TOTPDevice, User
 from tests.base import OnyTestCase, make_person
 
 
@@ -39,6 +39,17 @@ class UserDeletionTests(OnyTestCase):
         self.assertEqual(
             (globex["subject"], globex["actor"]), (bob_in_globex.public_id, self.root.public_id)
         )
+
+    def test_it_deletes_a_person_with_api_tokens_and_an_authenticator(self):
+        api_tokens.create(self.bob, "laptop")
+        self.assertTrue(TOTPDevice.objects.filter(user=self.bob).exists())
+        url = reverse("admin:ony_user_delete", args=[self.bob.pk])
+        self.assertNotContains(self.client_for(self.root).get(url), "permission")
+        r = self.client_for(self.root).post(url, {"post": "yes"})
+        self.assertEqual(r.status_code, 302)
+        self.assertFalse(User.objects.filter(pk=self.bob.pk).exists())
+        self.assertFalse(ApiToken.objects.filter(user_id=self.bob.pk).exists())
+        self.assertFalse(TOTPDevice.objects.filter(user_id=self.bob.pk).exists())
 
     def test_it_refuses_to_delete_an_orgs_last_admin(self):
         url = reverse("admin:ony_user_delete", args=[self.alice.pk])
