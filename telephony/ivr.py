@@ -143,10 +143,15 @@ def keys(code: str, step: str, digits: str) -> str:
 
 def _code_entered(attempt: CallAttempt, member: Membership, digits: str) -> str:
     device = TOTPDevice.objects.filter(user=member.user, confirmed=True).first()
-    # A throttled code is not even checked: it counts as a wrong one.
-    if device is not None and device.verify_decision_code(digits) is CodeCheck.ACCEPTED:
+    check = CodeCheck.REFUSED if device is None else device.verify_decision_code(digits)
+    if check is CodeCheck.ACCEPTED:
         words = "Code accepted. Approved. Goodbye."
         return _decide(attempt, member, "approve", Outcome.APPROVED, words)
+    if check is CodeCheck.THROTTLED:
+        # Too soon after a wrong code (here or in another channel): the code
+        # was not checked, so it is not a wrong one; asking again counts like
+        # a silence, so a call cannot loop on it.
+        return _code_throttled(attempt)
     audit.append(attempt.org, Event.OTP_FAILED, member.public_id, attempt.handoff.public_id)
     failures = attempt.otp_failures + 1
     if failures >= MAX_OTP_FAILURES:
@@ -155,6 +160,15 @@ def _code_entered(attempt: CallAttempt, member: Membership, digits: str) -> str:
         return _decide(attempt, member, "deny", Outcome.OTP_FAILED, words)
     _next_step(attempt, otp_failures=failures, silences=0)
     return voice.ask_code(attempt, preface="That code is not valid.")
+
+
+def _code_throttled(attempt: CallAttempt) -> str:
+    silences = attempt.silences + 1
+    if silences >= MAX_SILENCES:
+        return _done(attempt, "Too many wrong codes just now. Goodbye.", Outcome.NO_INPUT)
+    _next_step(attempt, silences=silences)
+    preface = "Too soon after a wrong code. Wait a few seconds, then enter the code again."
+    return voice.ask_code(attempt, preface=preface)
 
 
 def _decide(

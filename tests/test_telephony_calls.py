@@ -140,6 +140,7 @@ class KeypadTests(TelephonyTestCase):
         simulator.answer(call.sid)
         simulator.press(call.sid, "1")
         simulator.press(call.sid, self.wrong_code_of(self.alice_m))
+        self.typing_takes_a_while(self.alice_m)
         simulator.press(call.sid, self.wrong_code_of(self.alice_m))
 
         self.assertEqual(asking.outcome().decision, "deny")
@@ -148,6 +149,21 @@ class KeypadTests(TelephonyTestCase):
         until(lambda: self.attempts()[0].ended, 10, "the call to end")
         self.assertEqual(self.attempts()[0].outcome, Outcome.OTP_FAILED)
         self.assertEqual(simulator.ringing(to=BOB_PHONE), [])
+
+    def test_a_code_too_soon_after_a_wrong_one_is_asked_again_not_counted(self):
+        asking = self.ask(action="mystery.action")
+        call = self.ringing(ALICE_PHONE)
+        simulator.answer(call.sid)
+        simulator.press(call.sid, "1")
+        simulator.press(call.sid, self.wrong_code_of(self.alice_m))
+        simulator.press(call.sid, self.code_of(self.alice_m))  # within the throttle's delay
+        self.assertIn("Too soon after a wrong code", " ".join(call.prompt))
+        self.assertEqual(self.handoff().status, Status.PENDING)
+        self.assertEqual(self.attempts()[0].otp_failures, 1)
+
+        self.typing_takes_a_while(self.alice_m)
+        simulator.press(call.sid, self.code_of(self.alice_m))
+        self.assertTrue(asking.outcome().approved)
 
     def test_a_used_code_cannot_approve_again(self):
         first = self.ask(action="mystery.action", target="one")
@@ -165,6 +181,7 @@ class KeypadTests(TelephonyTestCase):
         simulator.press(call.sid, "1")
         simulator.press(call.sid, code)  # the same code, still within its 30 s window
         self.assertIn("not valid", " ".join(call.prompt))
+        self.typing_takes_a_while(self.alice_m)
         simulator.press(call.sid, self.wrong_code_of(self.alice_m))
         self.assertEqual(second.outcome().decision, "deny")
 
