@@ -75,6 +75,8 @@ class AuditAdminTests(OnyTestCase):
         )
         r = self.client_for(self.alice).get(reverse("admin:audit_verify"))
         self.assertContains(r, "The chain stops matching at #2 (mac")
+        self.assertContains(r, "No signed checkpoint before the break was matched.")
+        self.assertNotContains(r, "all match")
         html = r.content.decode()
         self.assertIn('<tr class="verified" data-seq="1">', html)
         self.assertIn('<tr class="failed" data-seq="2">', html)
