@@ -19,14 +19,11 @@ from devices.authentication import DeviceTokenAuthentication, IsDevice, calling_
 from ony.api.output import renderer
 from ony.api.schema import errors
 from ony.api.validation import validated
-from ony.phone import no_phone_number
 
 
 class EnrollInput(serializers.Serializer):
     token = serializers.CharField(max_length=200)
-    name = serializers.CharField(
-        max_length=100, required=False, default="device", validators=[no_phone_number]
-    )
+    name = serializers.CharField(max_length=100, required=False, default="device")
 
 
 class EnrollOutput(serializers.Serializer):

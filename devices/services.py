@@ -16,6 +16,7 @@ from devices import credentials, verdicts
 from devices.models import Device, EnrollmentToken
 from ony import tokens
 from ony.models import Membership, Organization
+from ony.phone import contains_phone_number
 from ony.refusal import Refusal
 
 ENROLLMENT_MINUTES = 15
@@ -64,9 +65,10 @@ def enroll(token: str, name: str) -> Enrolled:
     ``enrollment_token_invalid``, ``_used``, ``_expired``, ``invalid_name``)
     and then leaves nothing behind.
     """
-    if not DEVICE_NAME.match(name):
+    if not DEVICE_NAME.match(name) or contains_phone_number(name):
         raise DeviceError(
-            "invalid_name", "Use 1 to 100 letters, digits, spaces and . ( ) ' - for the name."
+            "invalid_name",
+            "Use 1 to 100 letters, digits, spaces and . ( ) ' - for the name, and no phone number.",
         )
     record = (
         EnrollmentToken.objects.select_for_update(of=("self",))

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.test import Client, override_settings
 
 from devices import services as devices
+from devices.models import Device
 from handoffs.models import Handoff
 from ony import api_tokens
 from ony.models import Membership
@@ -162,7 +163,8 @@ class MoreBadInputTests(OnyTestCase):
             content_type="application/json",
         )
         self.assertEqual(r.status_code, 400, r.content)
-        self.assertEqual(r.json()["errors"]["name"][0]["code"], "phone_number")
+        self.assertEqual(r.json()["code"], "invalid_name")
+        self.assertFalse(Device.objects.filter(name="Bob 415-555-0199").exists())
 
     def test_odd_risk_overrides_in_the_dashboard(self):
         url = f"/admin/ony/organization/{self.acme.pk}/change/"

@@ -109,6 +109,7 @@ class EnrollTests(OnyTestCase):
             ({"token": 5, "name": []}, 400, "invalid"),
             ({"token": self.token, "name": "call +1 415 555 0101"}, 400, "invalid_name"),
             ({"token": self.token, "name": "me@example.com"}, 400, "invalid_name"),
+            ({"token": self.token, "name": "call (415) 555-0101"}, 400, "invalid_name"),
             ({"token": self.token, "name": "x" * 101}, 400, "invalid"),
             ({"token": "t" * 201, "name": "laptop"}, 400, "invalid"),
         ]
