@@ -36,6 +36,9 @@ class Handoff(OrgOwned):
     options = models.JSONField(default=list, blank=True)
     payload = EncryptedTextField(null=True, blank=True)
     payload_sha256 = models.CharField(max_length=64, blank=True)
+    payload_scrubbed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When retention deleted the payload (its SHA-256 stays)."
+    )
     nonce = models.CharField(max_length=128)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     deadline = models.DateTimeField()

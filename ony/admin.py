@@ -79,6 +79,10 @@ class OrganizationAdmin(CheckedSelection):
         ),
         ("Risk", {"fields": ["risk_overrides"]}),
         ("Payloads", {"fields": ["viewers_read_payloads"]}),
+        (
+            "Retention (docs/data.md)",
+            {"fields": ["payload_retention_days", "detail_retention_days"]},
+        ),
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:

@@ -19,6 +19,8 @@ from django.utils import timezone
 from audit.models import AuditEntry, ChainStatus, Checkpoint
 from devices.models import Device
 from handoffs.models import Handoff, Status
+from lifecycle import retention
+from lifecycle.models import RetentionStatus
 from ony.models import Membership, Organization, TOTPDevice
 from telephony.models import CallAttempt
 
@@ -60,6 +62,7 @@ def panels_context(user: Any) -> dict[str, Any]:
             .order_by("-last_seen_at")
         ),
         "chains": [chain_of(org) for org in orgs],
+        "retention": retention_of(orgs),
         "many_orgs": len(orgs) > 1,
     }
 
@@ -116,8 +119,18 @@ def chain_of(org: Organization) -> Chain:
     )
 
 
+def retention_of(orgs: list[Organization]) -> list[tuple[Organization, RetentionStatus | None]]:
+    """Each org with its retention periods and how the last run went."""
+    statuses = {s.org_id: s for s in RetentionStatus.objects.filter(org__in=orgs)}
+    return [(org, statuses.get(org.pk)) for org in orgs]
+
+
 def index(request: HttpRequest) -> HttpResponse:
-    """The admin's index, with the live panels above the list of sections."""
+    """The admin's index, with the live panels above the list of sections.
+
+    In the embedded mode (no beat) it also starts the day's retention run.
+    """
+    retention.run_if_due()
     return admin.site.index(request, extra_context=panels_context(request.user))
 
 

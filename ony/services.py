@@ -55,6 +55,8 @@ EDITABLE_ORG_FIELDS = (
     "chat_critical",
     "risk_overrides",
     "viewers_read_payloads",
+    "payload_retention_days",
+    "detail_retention_days",
 )
 
 
@@ -68,7 +70,7 @@ def create_organization(*, name: str, slug: str, actor: str, timezone: str = "UT
 
 
 #: Organization fields whose old and new values the audit records: policy,
-#: deadlines and risk overrides hold no personal data.
+#: deadlines, risk overrides and retention hold no personal data.
 VALUE_AUDITED_ORG_FIELDS = frozenset(EDITABLE_ORG_FIELDS) - {"name", "timezone"}
 
 

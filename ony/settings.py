@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "handoffs",
     "telephony",
     "chat",
+    "lifecycle",
 ]
 
 MIDDLEWARE = [
@@ -218,6 +219,8 @@ CELERY_BEAT_SCHEDULE = {
     "audit-verification": {"task": "audit.verify_chains", "schedule": 3600.0},
     # Expire pending handoffs whose own expiry task was lost (a worker was down).
     "handoff-deadlines": {"task": "handoffs.expire_overdue", "schedule": 30.0},
+    # Scrub payloads and prune call and chat details past each org's retention.
+    "retention": {"task": "lifecycle.apply_retention", "schedule": 86400.0},
 }
 
 # How many handoffs that phone a person one device may create (DRF rate

@@ -3,6 +3,7 @@
 Dependencies point one way, from the bottom up:
 
     ony (core) <- audit <- ony (organizations) <- devices <- handoffs <- telephony, chat
+    <- lifecycle (retention, export, erasure: reads and prunes every app's data)
     <- ony.urls (the project's URLs, which wire every app together)
 
 A module imports only from its own layer's app or from layers below it;
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from tests.servers import ROOT
 
-SERVER_APPS = ("ony", "audit", "devices", "handoffs", "telephony", "chat")
+SERVER_APPS = ("ony", "audit", "devices", "handoffs", "telephony", "chat", "lifecycle")
 PROJECT_PACKAGES = (*SERVER_APPS, "tests", "bench")
 
 #: ``ony`` modules above ``audit``: organization and member changes are audited.
@@ -41,7 +42,16 @@ PROJECT = ("ony.urls", "ony.apps", "ony.dashboard")
 #: Standard-library-only modules the connector shares with the server.
 CONNECTOR_SHARED = ("ony.canonical",)
 #: Layer names, bottom first; a module may import its own layer and those below.
-ORDER = ("ony core", "audit", "organizations", "devices", "handoffs", "channels", "project")
+ORDER = (
+    "ony core",
+    "audit",
+    "organizations",
+    "devices",
+    "handoffs",
+    "channels",
+    "lifecycle",
+    "project",
+)
 
 
 def layer_of(module: str) -> tuple[str, str]:

@@ -36,6 +36,18 @@ def _deadline_field(default: int, risk: str) -> models.PositiveIntegerField:
     )
 
 
+#: Retention periods an org may set, in days: at least a day, at most ten years.
+MIN_RETENTION_DAYS, MAX_RETENTION_DAYS = 1, 3650
+
+
+def _retention_field(default: int, help_text: str) -> models.PositiveIntegerField:
+    return models.PositiveIntegerField(
+        default=default,
+        validators=[MinValueValidator(MIN_RETENTION_DAYS), MaxValueValidator(MAX_RETENTION_DAYS)],
+        help_text=help_text,
+    )
+
+
 class Route(models.TextChoices):
     """What an org's policy does with a handoff of a given risk."""
 
@@ -157,6 +169,15 @@ class Organization(models.Model):
         default=False,
         help_text="Let viewers read the payloads agents attach (diffs, logs, commands). "
         "Members and admins always may; a viewer otherwise sees only that one exists.",
+    )
+    payload_retention_days = _retention_field(
+        30,
+        "Days an attached payload is kept; then it is scrubbed (its SHA-256 stays).",
+    )
+    detail_retention_days = _retention_field(
+        90,
+        "Days call attempts and chat messages are kept; then they are pruned "
+        "(the audit chain's entries about them stay).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
