@@ -34,19 +34,22 @@ class ChainReport:
         return self.result.ok
 
     def as_dict(self) -> dict:
-        failure = self.result.failure
-        return {
-            "org": self.org.slug,
-            "org_id": self.org.public_id,
-            "ok": self.ok,
-            "entries": self.result.entries,
-            "checkpoints_checked": self.result.checkpoints,
-            "witnesses_checked": self.result.witnesses,
-            "verified_through": self.result.head_seq,
-            "head_hash": self.result.head_hash.hex() if self.result.head_seq else None,
-            "failure": failure
-            and {"seq": failure.seq, "kind": failure.kind.value, "detail": failure.detail},
-        }
+        return {"org": self.org.slug, "org_id": self.org.public_id, **result_dict(self.result)}
+
+
+def result_dict(result: Result) -> dict:
+    """A verification's result as JSON-ready values (``verify_chain --json``)."""
+    failure = result.failure
+    return {
+        "ok": result.ok,
+        "entries": result.entries,
+        "checkpoints_checked": result.checkpoints,
+        "witnesses_checked": result.witnesses,
+        "verified_through": result.head_seq,
+        "head_hash": result.head_hash.hex() if result.head_seq else None,
+        "failure": failure
+        and {"seq": failure.seq, "kind": failure.kind.value, "detail": failure.detail},
+    }
 
 
 def _rows(org: Organization) -> Iterator[RowFields]:
@@ -76,18 +79,21 @@ def _checkpoints(org: Organization) -> Iterator[Expectation]:
         .values_list("seq", "hash", "note", "signature")
     )
     for seq, digest, note, signature in stored.iterator(CHUNK):
-        digest = bytes(digest)
-        try:
-            fields = json.loads(note)
-            matches = (fields["org"], fields["seq"], fields["hash"]) == (
-                org.public_id,
-                seq,
-                digest.hex(),
-            )
-        except (ValueError, KeyError, TypeError):
-            matches = False
-        valid = matches and signing.verify(note.encode(), signature)
-        yield Expectation(seq, digest, "checkpoint", valid)
+        yield checkpoint_expectation(org.public_id, seq, bytes(digest), note, signature)
+
+
+def checkpoint_expectation(
+    org_id: str, seq: int, digest: bytes, note: str, signature: str
+) -> Expectation:
+    """A stored or exported checkpoint as an expectation; marked invalid unless its
+    note names this org, seq and hash and a checkpoint key signed it."""
+    try:
+        fields = json.loads(note)
+        matches = (fields["org"], fields["seq"], fields["hash"]) == (org_id, seq, digest.hex())
+    except (ValueError, KeyError, TypeError):
+        matches = False
+    valid = matches and signing.verify(note.encode(), signature)
+    return Expectation(seq, digest, "checkpoint", valid)
 
 
 def verify_org(org: Organization, witnesses: Iterable[Expectation] = ()) -> ChainReport:

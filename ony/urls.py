@@ -14,6 +14,8 @@ from handoffs.api import (
     HandoffVerdictApi,
     TaxonomyApi,
 )
+from lifecycle import views as lifecycle_views
+from lifecycle.api import ExportApi
 from ony import dashboard, invitations, metrics_view, views
 from ony.api import team
 
@@ -27,6 +29,11 @@ urlpatterns = [
     # The dashboard's index (admin:index resolves here first) and its live panels.
     path("admin/", admin.site.admin_view(dashboard.index), name="dashboard"),
     path("admin/panels/", admin.site.admin_view(dashboard.panels), name="dashboard-panels"),
+    path(
+        "admin/ony/organization/<slug:slug>/export/",
+        admin.site.admin_view(lifecycle_views.export_page),
+        name="org-export",
+    ),
     path("admin/", admin.site.urls),
     path("telephony/", include("telephony.urls")),
     path("chat/", include("chat.urls")),
@@ -37,6 +44,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", api_docs, name="api-docs"),
     path("api/v1/orgs", team.OrganizationListApi.as_view(), name="api-orgs"),
+    path("api/v1/export", ExportApi.as_view(), name="api-export"),
     path("api/v1/orgs/<slug:slug>/members", team.MemberListApi.as_view(), name="api-org-members"),
     path("api/v1/audit/public-key", PublicKeyApi.as_view(), name="api-audit-public-key"),
     path("api/v1/audit/checkpoint", CheckpointApi.as_view(), name="api-audit-checkpoint"),

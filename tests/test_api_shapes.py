@@ -89,13 +89,14 @@ class ApiShapeTests(OnyTestCase):
         if body is not None:
             kwargs.update(data=json.dumps(body), content_type="application/json")
         response = getattr(client, method)(path or template, **kwargs)
-        self.assertEqual(response.status_code, status, response.content)
+        content = b"".join(response.streaming_content) if response.streaming else response.content
+        self.assertEqual(response.status_code, status, content)
         operation = self.paths[template][method]
         documented = operation["responses"].get(str(status))
         self.assertIsNotNone(documented, f"{method.upper()} {template} {status} undocumented")
         schema = copy.deepcopy(documented["content"]["application/json"]["schema"])
         schema = {**json_schema(schema), "components": self.components}
-        served = response.json()
+        served = json.loads(content)
         try:
             jsonschema.validate(served, schema, format_checker=FORMATS)
         except jsonschema.ValidationError as exc:
@@ -128,6 +129,7 @@ class ApiShapeTests(OnyTestCase):
         self.walk_taxonomy()
         self.walk_handoffs()
         self.walk_team()
+        self.walk_export()
         documented = {
             (method, path, status)
             for path, operations in self.paths.items()
@@ -292,3 +294,13 @@ class ApiShapeTests(OnyTestCase):
         self.assertIn("+1 *** *** 0102", [m["phone"] for m in listed["results"]])
         self.call("get", members, 404, path="/api/v1/orgs/globex/members", client=session)
         self.call("get", members, 403, path=at)
+
+    def walk_export(self) -> None:
+        export = "/api/v1/export"
+        alice = self.client_for(self.alice)
+        document = self.call("get", export, 200, path=export + "?org=acme", client=alice)
+        self.assertEqual(document["organization"]["slug"], "acme")
+        self.call("get", export, 400, path=export + "?org=acme&payloads=maybe", client=alice)
+        self.call("get", export, 401, path=export + "?org=acme", HTTP_AUTHORIZATION="Token nope")
+        self.call("get", export, 403, path=export + "?org=acme", **self.member_auth())
+        self.call("get", export, 404, path=export + "?org=globex", client=alice)

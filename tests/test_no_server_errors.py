@@ -81,6 +81,9 @@ class NoServerErrorTests(TestCase, OnyTestCase):
         self.member: dict[str, Any] = {
             "HTTP_AUTHORIZATION": f"Token {api_tokens.create(self.bob, 'fuzz')[1]}"
         }
+        self.admin: dict[str, Any] = {
+            "HTTP_AUTHORIZATION": f"Token {api_tokens.create(self.alice, 'fuzz')[1]}"
+        }
         self.handoff = make_handoff(self.laptop.device)
 
     def assert_no_5xx(self, response: Any, what: str) -> None:
@@ -122,6 +125,7 @@ class NoServerErrorTests(TestCase, OnyTestCase):
             ("get", f"/api/v1/taxonomy?org={q}", self.member),
             ("get", f"/api/v1/handoffs?status={q}&org={q}", self.member),
             ("get", f"/api/v1/orgs/{request_id}/members", self.member),
+            ("get", f"/api/v1/export?org={q}&payloads={q}", self.admin),
             ("get", f"/metrics?{query}", {}),
         ]:
             r = getattr(self.client, method)(path, **auth)
@@ -130,6 +134,7 @@ class NoServerErrorTests(TestCase, OnyTestCase):
             f"/admin/audit/auditentry/verify/?org={q}",
             f"/admin/ony/membership/?q={q}",
             f"/admin/handoffs/handoff/?q={q}",
+            f"/admin/ony/organization/{request_id}/export/",
         ):
             self.assert_no_5xx(self.client_for(self.alice).get(path), path)
 

@@ -2,8 +2,9 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from audit.chain import Expectation
-from audit.verification import ChainReport, parse_witness, verify_chains
+from audit.chain import Expectation, Result
+from audit.exports import NotAnExport, verify_export_file
+from audit.verification import parse_witness, result_dict, verify_chains
 
 
 def _witness(text: str) -> Expectation:
@@ -13,9 +14,8 @@ def _witness(text: str) -> Expectation:
         raise CommandError(str(exc), returncode=2) from None
 
 
-def describe(report: ChainReport) -> str:
+def describe(slug: str, result: Result) -> str:
     """One line per chain: OK with its head, or where it broke."""
-    result, slug = report.result, report.org.slug
     failure = result.failure
     if failure is None:  # result.ok
         if not result.head_seq:
@@ -43,6 +43,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--org", metavar="SLUG", help="Verify this organization only.")
+        parser.add_argument(
+            "--from-export",
+            metavar="FILE",
+            help="Verify the chain in an organization export instead (no database needed).",
+        )
         parser.add_argument("--json", action="store_true", dest="as_json", help="Print JSON.")
         parser.add_argument(
             "--witness",
@@ -55,6 +60,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         witnesses = [_witness(text) for text in options["witnesses"]]
+        if options["from_export"]:
+            return self.verify_export(options)
         try:
             reports = verify_chains(options["org"], witnesses)
         except (LookupError, ValueError) as exc:
@@ -65,6 +72,21 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(summary, indent=2))
         else:
             for report in reports:
-                self.stdout.write(describe(report))
+                self.stdout.write(describe(report.org.slug, report.result))
         if not ok:
+            raise CommandError("audit chain verification failed", returncode=1)
+
+    def verify_export(self, options: dict) -> None:
+        if options["org"] or options["witnesses"]:
+            raise CommandError("--from-export takes neither --org nor --witness", returncode=2)
+        try:
+            org_id, result = verify_export_file(options["from_export"])
+        except NotAnExport as exc:
+            raise CommandError(str(exc), returncode=2) from None
+        if options["as_json"]:
+            chain = {"org_id": org_id, **result_dict(result)}
+            self.stdout.write(json.dumps({"ok": result.ok, "chains": [chain]}, indent=2))
+        else:
+            self.stdout.write(describe(f"export of {org_id}", result))
+        if not result.ok:
             raise CommandError("audit chain verification failed", returncode=1)

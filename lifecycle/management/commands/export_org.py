@@ -1,0 +1,40 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from audit.events import SYSTEM
+from lifecycle import export
+from ony.models import Organization
+
+
+class Command(BaseCommand):
+    help = (
+        "Write an organization's data as one JSON document (docs/data.md), audited as "
+        "export.created. Exit status: 0 written, 2 bad usage."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--org", metavar="SLUG", required=True, help="The organization.")
+        parser.add_argument(
+            "--payloads", action="store_true", help="Include payloads still retained."
+        )
+        parser.add_argument(
+            "--output",
+            metavar="FILE",
+            help="Write here (created, never overwritten); default stdout.",
+        )
+
+    def handle(self, *args, **options):
+        org = Organization.objects.filter(slug=options["org"]).first()
+        if org is None:
+            raise CommandError(f"No organization with the slug {options['org']!r}.", returncode=2)
+        path = options["output"]
+        if not path:
+            for chunk in export.start(org, actor=SYSTEM, payloads=options["payloads"]):
+                self.stdout.write(chunk, ending="")
+            return
+        try:  # opened first: a file that cannot be written is no export to audit
+            out = open(path, "x", encoding="utf-8")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            raise CommandError(f"Cannot write {path}: {exc.strerror}.", returncode=2) from None
+        with out:
+            out.writelines(export.start(org, actor=SYSTEM, payloads=options["payloads"]))
+        self.stderr.write(f"Wrote the export of {org.slug} to {path}.")

@@ -1,0 +1,33 @@
+"""The dashboard's pages for the data lifecycle: an organization's export."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponseBase
+from django.template.response import TemplateResponse
+from django.views.decorators.http import require_http_methods
+
+from audit import services as audit
+from lifecycle import export
+from lifecycle.api import attachment
+from ony.refusal import Refusal
+
+
+@require_http_methods(["GET", "POST"])
+def export_page(request: HttpRequest, slug: str) -> HttpResponseBase:
+    """GET: what an export holds, and a button; POST: the download (org admins only)."""
+    try:
+        org = export.exportable_org(request.user, slug)
+    except Refusal as refusal:
+        raise PermissionDenied(refusal.detail) from None
+    if request.method == "POST":
+        payloads = request.POST.get("payloads") == "on"
+        actor = audit.actor_for(request.user, org)
+        return attachment(export.start(org, actor=actor, payloads=payloads), org.slug)
+    context = {
+        **admin.site.each_context(request),
+        "title": f"Export {org.name}'s data",
+        "org": org,
+    }
+    return TemplateResponse(request, "admin/lifecycle/export.html", context)
