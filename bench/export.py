@@ -104,12 +104,8 @@ def main() -> None:
     benchdb.django_setup(migrate=True)
     for size in (int(text) for text in args.sizes.split(",")):
         fill(size)
-        child = subprocess.run(
-            [sys.executable, __file__, "--one", str(size)],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
+        command = [sys.executable, __file__, "--one", str(size)]
+        child = subprocess.run(command, check=True, capture_output=True, text=True)  # noqa: S603
         print(child.stdout.strip())
 
 

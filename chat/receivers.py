@@ -1,4 +1,4 @@
-"""Chat's answers to what the handoffs app announces (connected in ``ready()``)."""
+"""Chat's answers to what handoffs and organizations announce (connected in ``ready()``)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from django.dispatch import receiver
 from chat import services
 from handoffs import signals
 from handoffs.models import Handoff
+from ony import signals as org_signals
+from ony.models import Membership
 
 
 @receiver(signals.routed_to_people, sender=Handoff)
@@ -24,3 +26,8 @@ def message_when_unreached(sender: type[Handoff], handoff: Handoff, **kwargs: An
 @receiver(signals.decided, sender=Handoff)
 def show_the_outcome(sender: type[Handoff], handoff: Handoff, **kwargs: Any) -> None:
     services.on_decided(handoff)
+
+
+@receiver(org_signals.member_erasing, sender=Membership)
+def forget_the_member(sender: type[Membership], membership: Membership, **kwargs: Any) -> None:
+    services.forget_member(membership)

@@ -21,7 +21,7 @@ from audit import services as audit
 from audit.events import SYSTEM, Event
 from chat import slack, telegram, texts
 from chat.errors import ChatError, TemporaryError
-from chat.models import ChatMessage, MessageStatus, Service
+from chat.models import ChatLink, ChatMessage, MessageStatus, Service
 from handoffs import services as handoffs
 from handoffs.models import Handoff, Status
 from ony.models import Membership
@@ -271,3 +271,11 @@ def quietly(call: Callable[[], object]) -> None:
         call()
     except ChatError as exc:
         logger.warning("chat clean-up failed: %s", exc)
+
+
+def forget_member(member: Membership) -> None:
+    """Delete what chat holds about an erased member: pending links and the messages
+    sent to their chat accounts (which name those accounts); the chain keeps
+    ``chat.*`` entries, which never do."""
+    ChatLink.objects.for_org(member.org_id).filter(member=member).delete()
+    ChatMessage.objects.for_org(member.org_id).filter(member=member).delete()

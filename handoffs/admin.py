@@ -150,7 +150,8 @@ class HandoffAdmin(ReadOnlyOrgAdmin[Handoff]):
     def decided(self, obj: Handoff) -> str:
         if not obj.decided_via:
             return "—"
-        by = obj.decided_by.user.full_name or obj.decided_by.user.email if obj.decided_by else ""
+        person = obj.decided_by.user if obj.decided_by else None
+        by = person.full_name or person.email if person else ""
         return f"{obj.decided_via} by {by}" if by else obj.decided_via
 
     def get_urls(self) -> list[Any]:

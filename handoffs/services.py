@@ -217,7 +217,9 @@ def deciding_member(membership_pk: int | None, org_id: int) -> Membership | None
     member = (
         Membership.objects.for_org(org_id).select_related("user").filter(pk=membership_pk).first()
     )
-    if member is None or not member.user.is_active or member.role not in DECIDE:
+    if member is None or member.user is None or not member.user.is_active:
+        return None
+    if member.role not in DECIDE:
         return None
     return member
 

@@ -92,6 +92,9 @@ def organization(org: Organization) -> dict[str, Any]:
 
 
 def member(m: Membership) -> dict[str, Any]:
+    """A member; an erased one keeps only its id, role and when it was erased."""
+    if m.user is None:
+        return {"id": m.public_id, "role": m.role, "erased_at": m.erased_at}
     return {
         "id": m.public_id,
         "name": m.user.full_name,
@@ -192,7 +195,7 @@ def checkpoint(c: Checkpoint) -> dict[str, Any]:
 
 
 def _members(org: Organization) -> Iterable[Membership]:
-    return Membership.objects.for_org(org).select_related("user").order_by("pk")
+    return Membership.all_objects.for_org(org).select_related("user").order_by("pk")
 
 
 def _devices(org: Organization) -> Iterable[Device]:

@@ -8,9 +8,13 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Model, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path
 
 from audit.services import actor_for
 from ony import api_tokens, services
@@ -227,6 +231,40 @@ class MembershipAdmin(OrgScopedAdmin[Membership]):
         with transaction.atomic():  # all or none: a refusal halfway keeps the first ones too
             for membership in members:
                 services.remove_member(membership, actor=actor_for(request.user, membership.org))
+
+    def get_urls(self) -> list[Any]:
+        erase = path(
+            "<int:object_id>/erase/",
+            self.admin_site.admin_view(self.erase_view),
+            name="ony_membership_erase",
+        )
+        return [erase, *super().get_urls()]
+
+    def erase_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        """GET: what erasing this member does; POST: erase them (the org's admins only)."""
+        membership = self.get_queryset(request).filter(pk=object_id).first()
+        if membership is None:
+            raise Http404("No such member.")
+        self.check_writable(request, [membership])
+        if request.method == "POST":
+            try:
+                services.erase_member(membership, actor=actor_for(request.user, membership.org))
+            except ValidationError as refusal:
+                self.message_user(request, " ".join(refusal.messages), messages.ERROR)
+                return redirect("admin:ony_membership_erase", object_id)
+            self.message_user(request, f"Erased {membership.public_id}: nothing personal is left.")
+            return redirect("admin:ony_membership_changelist")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Erase this member's data",
+            "opts": self.model._meta,
+            "membership": membership,
+            "last_admin": bool(services.orgs_left_without_admin([membership])),
+            "other_orgs": Membership.objects.filter(user=membership.user)
+            .exclude(pk=membership.pk)
+            .exists(),
+        }
+        return TemplateResponse(request, "admin/ony/membership/erase.html", context)
 
 
 @admin.register(User)

@@ -98,7 +98,7 @@ def on_call(user: Any) -> list[OnCall]:
 
 
 def why_not_callable(member: Membership) -> str:
-    if not member.user.is_active:
+    if member.user is None or not member.user.is_active:
         return "deactivated"
     if member.role not in ("admin", "member"):
         return "a viewer is never called"

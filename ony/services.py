@@ -12,6 +12,7 @@ import hmac
 from datetime import timedelta
 from typing import Any
 
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -23,6 +24,7 @@ from django_otp.oath import TOTP
 
 from audit import services as audit
 from audit.events import SYSTEM, Event
+from ony import signals
 from ony.models import Invitation, Membership, Organization, TOTPDevice, User
 from ony.models.totp import KEY_BYTES
 from ony.models.user import normalize_email
@@ -237,16 +239,68 @@ def remove_member(membership: Membership, *, actor: str) -> None:
 
 
 @transaction.atomic
-def delete_user(user: User, *, by: Any) -> None:
-    """Delete ``user``, first removing each of their memberships as ``remove_member`` does.
+def erase_member(membership: Membership, *, actor: str) -> bool:
+    """Erase a person's personal data in ``membership``'s organization; whether their
+    account went too.
 
-    Each removal is audited in its org's chain (``member.removed``, with
+    The membership stays as a row with its pseudonymous ``mem_`` id, its role
+    and ``erased_at``, so handoffs, calls and the chain still name it (and the
+    chain still verifies); its user, phone, time zone, on-call place and chat
+    ids are cleared, the org's invitations to that email deleted, and each app
+    deletes what it holds (``signals.member_erasing``: chat links and
+    messages). When no other organization holds the user, the account goes
+    too (with its authenticator, API tokens and login records); otherwise it
+    stays for those organizations, whose data it is. Audited as
+    ``member.erased``. Refused with ``ValidationError``: ``last_admin`` (the
+    org would have no admin left), ``already_erased``.
+    """
+    current = Membership.all_objects.select_for_update().filter(pk=membership.pk).first()
+    if current is None or current.erased_at is not None:
+        raise ValidationError("This member was already erased.", code="already_erased")
+    if current.role in MANAGE and _lock_admins(current.org) <= 1:
+        raise _refuse_last_admin()
+    user = current.person
+    signals.member_erasing.send(sender=Membership, membership=current)
+    Invitation.objects.for_org(current.org).filter(email__iexact=user.email).delete()
+    for name in ("phone", "timezone", "telegram_chat_id", "slack_user_id"):
+        setattr(current, name, "")
+    current.user, current.oncall_order, current.phone_invalid_at = None, None, None
+    current.erased_at = timezone.now()
+    current.save()
+    account_deleted = not Membership.objects.filter(user=user).exists()
+    if account_deleted:
+        _delete_account(user)
+    audit.append(
+        current.org,
+        Event.MEMBER_ERASED,
+        actor,
+        current.public_id,
+        {"role": current.role, "account_deleted": account_deleted},
+    )
+    return account_deleted
+
+
+def _delete_account(user: User) -> None:
+    """Delete an account no organization holds, with its login records (django-axes)."""
+    AccessAttempt.objects.filter(username=user.email).delete()
+    AccessFailureLog.objects.filter(username=user.email).delete()
+    AccessLog.objects.filter(username=user.email).delete()
+    user.delete()  # authenticator devices and API tokens go with it (CASCADE)
+
+
+@transaction.atomic
+def delete_user(user: User, *, by: Any) -> None:
+    """Delete ``user``: erase each of their memberships as ``erase_member`` does, then the account.
+
+    Each erasure is audited in its org's chain (``member.erased``, with
     ``by``'s pseudonymous id there as actor). Refused, with nothing changed,
     if it would leave an organization without an admin (``last_admin``).
     """
-    for membership in Membership.objects.filter(user=user).select_related("org"):
-        remove_member(membership, actor=audit.actor_for(by, membership.org))
-    user.delete()
+    memberships = list(Membership.objects.filter(user=user).select_related("org"))
+    for membership in memberships:
+        erase_member(membership, actor=audit.actor_for(by, membership.org))
+    if not memberships:
+        _delete_account(user)
 
 
 def refuse_deleting_a_member(sender: type[User], instance: User, **kwargs: Any) -> None:

@@ -49,7 +49,9 @@ class CallAttemptAdmin(ReadOnlyOrgAdmin[CallAttempt]):
 
     @admin.display(description="Approver")
     def member_name(self, obj: CallAttempt) -> str:
-        return str(obj.member.user) if obj.member else "(removed)"
+        if obj.member is None:
+            return "(removed)"
+        return str(obj.member.user) if obj.member.user else f"{obj.member.public_id} (erased)"
 
     @admin.display(description="Phone")
     def phone(self, obj: CallAttempt) -> str:

@@ -30,7 +30,7 @@ PASSWORD = "correct horse battery staple"
 
 def make_person(org: Organization, email: str, role: str, phone: str = "") -> Membership:
     membership = services.add_member(org, email, actor=SYSTEM, role=role, phone=phone)
-    user = membership.user
+    user = membership.person
     if not user.has_usable_password():
         user.set_password(PASSWORD)
         user.save()
@@ -82,12 +82,12 @@ class OnyTestCase(TestCase):
         cls.alice_m = make_person(cls.acme, "alice@acme.test", Role.ADMIN, "+14155550101")
         cls.bob_m = make_person(cls.acme, "bob@acme.test", Role.MEMBER, "+14155550102")
         cls.carol_m = make_person(cls.acme, "carol@acme.test", Role.VIEWER, "+14155550103")
-        cls.alice, cls.bob, cls.carol = cls.alice_m.user, cls.bob_m.user, cls.carol_m.user
+        cls.alice, cls.bob, cls.carol = cls.alice_m.person, cls.bob_m.person, cls.carol_m.person
 
         cls.globex = services.create_organization(name="Globex", slug="globex", actor=SYSTEM)
         cls.gina_m = make_person(cls.globex, "gina@globex.test", Role.ADMIN, "+442079460201")
         cls.gus_m = make_person(cls.globex, "gus@globex.test", Role.MEMBER, "+442079460202")
-        cls.gina, cls.gus = cls.gina_m.user, cls.gus_m.user
+        cls.gina, cls.gus = cls.gina_m.person, cls.gus_m.person
 
     def client_for(self, user: User) -> Client:
         return verified_client(user)

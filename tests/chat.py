@@ -458,7 +458,7 @@ class ChatTestCase(TransactionTestCase):
         self.alice_m = self.person("alice@acme.test", Role.ADMIN, 1, ALICE_SLACK, ALICE_TELEGRAM)
         self.bob_m = self.person("bob@acme.test", Role.MEMBER, 2, BOB_SLACK, BOB_TELEGRAM)
         self.carol_m = self.person("carol@acme.test", Role.VIEWER, 3, CAROL_SLACK, CAROL_TELEGRAM)
-        User.objects.filter(pk=self.bob_m.user_id).update(full_name="Bob Builder")
+        User.objects.filter(pk=self.bob_m.person.pk).update(full_name="Bob Builder")
         self.laptop = enroll_device(self.acme, name="build-laptop")
         self.webhooks = Client()
 
@@ -492,7 +492,7 @@ class ChatTestCase(TransactionTestCase):
         membership = org_services.add_member(
             self.acme, email, actor=SYSTEM, role=role, phone=phone, oncall_order=order
         )
-        org_services.ensure_totp_device(membership.user)
+        org_services.ensure_totp_device(membership.person)
         Membership.objects.filter(pk=membership.pk).update(
             slack_user_id=slack, telegram_chat_id=telegram
         )

@@ -103,7 +103,7 @@ class TelephonyTestCase(LiveServerTestCase):
         membership = org_services.add_member(
             self.acme, email, actor=SYSTEM, role=role, phone=phone, oncall_order=order
         )
-        org_services.ensure_totp_device(membership.user)
+        org_services.ensure_totp_device(membership.person)
         return membership
 
     def ask(

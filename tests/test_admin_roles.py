@@ -27,6 +27,8 @@ def org_form(**changes: object) -> dict[str, object]:
         "chat_high": "with_call",
         "chat_critical": "with_call",
         "risk_overrides": "{}",
+        "payload_retention_days": 30,
+        "detail_retention_days": 90,
     }
     data.update(changes)
     return data

@@ -250,7 +250,7 @@ class ApiShapeTests(OnyTestCase):
             "post", decision, 404, path=detail.format(request_id="req_x") + "/decision",
             json={"decision": "deny"}, **member,
         )  # fmt: skip
-        bob_device = self.bob_m.user.totpdevice_set.get()
+        bob_device = self.bob_m.person.totpdevice_set.get()
         code = current_code(bob_device)
         wrong = str((int(code) + 500_000) % 1_000_000).zfill(6)
         approve = {"decision": "approve"}

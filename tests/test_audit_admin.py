@@ -14,7 +14,7 @@ from tests.tamper import entry_row, sql
 
 class AuditAdminTests(OnyTestCase):
     def superuser(self) -> User:
-        root = make_person(self.acme, "root@ony.test", "viewer").user
+        root = make_person(self.acme, "root@ony.test", "viewer").person
         root.is_superuser = True
         root.save()
         return root

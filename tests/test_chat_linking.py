@@ -33,7 +33,7 @@ class TelegramLinkTests(ChatTestCase):
     def setUp(self) -> None:
         super().setUp()
         Membership.objects.filter(pk=self.bob_m.pk).update(slack_user_id="", telegram_chat_id="")
-        self.bob = verified_client(self.bob_m.user)
+        self.bob = verified_client(self.bob_m.person)
 
     def deep_link(self) -> str:
         page = self.bob.post(
@@ -98,7 +98,7 @@ class SlackLinkTests(ChatTestCase):
     def setUp(self) -> None:
         super().setUp()
         Membership.objects.filter(pk=self.bob_m.pk).update(slack_user_id="", telegram_chat_id="")
-        self.bob = verified_client(self.bob_m.user)
+        self.bob = verified_client(self.bob_m.person)
 
     def send_code(self, user_id: str = NEW_SLACK):
         return self.bob.post(
@@ -171,7 +171,7 @@ class AccountPageTests(ChatTestCase):
         self.assertEqual(self.slack.messages_to("UALICE001"), [])
 
     def test_nobody_acts_on_someone_elses_membership(self):
-        bob = verified_client(self.bob_m.user)
+        bob = verified_client(self.bob_m.person)
         for action in ("unlink", "telegram_link", "slack_send"):
             with self.subTest(action):
                 response = bob.post(
@@ -208,7 +208,7 @@ class AccountPageTests(ChatTestCase):
 
     def test_it_says_when_no_chat_service_is_set_up(self):
         with self.settings(SLACK_BOT_TOKEN="", TELEGRAM_BOT_TOKEN=""):
-            page = verified_client(self.bob_m.user).get(PAGE)
+            page = verified_client(self.bob_m.person).get(PAGE)
         self.assertContains(page, "Chat approvals are not set up on this server")
 
 
@@ -241,7 +241,7 @@ class TelegramWebhookCommandTests(ChatTestCase):
 class OneAccountOnePersonTests(ChatTestCase):
     def test_an_account_linked_to_someone_in_the_org_cannot_be_linked_again(self):
         Membership.objects.filter(pk=self.bob_m.pk).update(telegram_chat_id="")
-        bob = verified_client(self.bob_m.user)
+        bob = verified_client(self.bob_m.person)
         page = bob.post(
             PAGE, {"action": "telegram_link", "membership": self.bob_m.public_id}
         ).content.decode()

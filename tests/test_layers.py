@@ -35,6 +35,7 @@ ORGANIZATIONS = (
     "ony.invitations",
     "ony.management.commands.seed_demo",
     "ony.management.commands.totp_device",
+    "ony.management.commands.erase_member",
 )
 #: ``ony`` modules that wire the apps together: the URLs, the app config whose
 #: ``ready()`` connects receivers, and the dashboard's index, which reads them all.

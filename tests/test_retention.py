@@ -21,6 +21,7 @@ from ony import services as org_services
 from telephony.models import CallAttempt, CallStatus
 from tests.base import OnyTestCase, enroll_device, make_handoff
 from tests.celery_worker import running_worker
+from tests.test_admin_roles import org_form
 
 #: The clock every test reads: retention is given ``now``, never the wall clock.
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -217,7 +218,10 @@ class SettingsTests(RetentionTestCase):
         url = f"/admin/ony/organization/{self.acme.pk}/change/"
         page = self.client_for(self.alice).get(url)
         self.assertContains(page, "payload_retention_days")
-        org_services.update_organization(self.acme, actor=SYSTEM, detail_retention_days=30)
+        posted = self.client_for(self.alice).post(url, org_form(detail_retention_days=30))
+        self.assertEqual(posted.status_code, 302)
+        self.acme.refresh_from_db()
+        self.assertEqual(self.acme.detail_retention_days, 30)
         [entry] = AuditEntry.objects.for_org(self.acme).filter(event="org.updated")
         self.assertEqual(entry.data["changes"]["detail_retention_days"], {"from": 90, "to": 30})
 

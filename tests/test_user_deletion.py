@@ -1,4 +1,4 @@
-"""Deleting a person: each membership removed and audited, never an org's last admin."""
+"""Deleting a person: each membership erased and audited, never an org's last admin."""
 
 from __future__ import annotations
 
@@ -15,15 +15,15 @@ from tests.base import OnyTestCase, make_person
 
 class UserDeletionTests(OnyTestCase):
     def setUp(self) -> None:
-        self.root = make_person(self.acme, "root@ony.test", "viewer").user
+        self.root = make_person(self.acme, "root@ony.test", "viewer").person
         self.root.is_superuser = True
         self.root.save()
 
     def removals(self, org) -> list[dict]:
-        entries = AuditEntry.objects.for_org(org).filter(event="member.removed")
+        entries = AuditEntry.objects.for_org(org).filter(event="member.erased")
         return [{"actor": e.actor, "subject": e.subject, **e.data} for e in entries]
 
-    def test_it_removes_and_audits_each_membership_then_the_user(self):
+    def test_it_erases_and_audits_each_membership_then_the_user(self):
         bob_in_globex = services.add_member(self.globex, "bob@acme.test", actor="system")
         r = self.client_for(self.root).post(
             reverse("admin:ony_user_delete", args=[self.bob.pk]), {"post": "yes"}
@@ -33,11 +33,19 @@ class UserDeletionTests(OnyTestCase):
         root_in_acme = Membership.objects.get(user=self.root, org=self.acme).public_id
         self.assertEqual(
             self.removals(self.acme),
-            [{"actor": root_in_acme, "subject": self.bob_m.public_id, "role": "member"}],
+            [
+                {
+                    "actor": root_in_acme,
+                    "subject": self.bob_m.public_id,
+                    "role": "member",
+                    "account_deleted": False,  # Globex still held it then
+                }
+            ],
         )
         [globex] = self.removals(self.globex)
         self.assertEqual(
-            (globex["subject"], globex["actor"]), (bob_in_globex.public_id, self.root.public_id)
+            (globex["subject"], globex["actor"], globex["account_deleted"]),
+            (bob_in_globex.public_id, self.root.public_id, True),
         )
 
     def test_it_deletes_a_person_with_api_tokens_and_an_authenticator(self):

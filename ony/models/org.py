@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Callable, Iterable
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -14,6 +14,9 @@ from ony import ids
 from ony.models.tenancy import OrgOwned, OrgScopedQuerySet, org_ids_for
 from ony.phone import mask_phone, validate_e164
 from ony.roles import DECIDE, READ, Role
+
+if TYPE_CHECKING:
+    from ony.models.user import User
 
 #: The longest a handoff may wait for a decision, whatever an org configures.
 MAX_DEADLINE_SECONDS = 15 * 60
@@ -213,12 +216,28 @@ class MembershipQuerySet(OrgScopedQuerySet):
         return self.filter(oncall_order__isnull=False).order_by("oncall_order", "pk")
 
 
+class MembershipManager(models.Manager.from_queryset(MembershipQuerySet)):  # type: ignore[misc]
+    """Memberships of people: never the rows erased members leave behind."""
+
+    def get_queryset(self) -> MembershipQuerySet:
+        return super().get_queryset().filter(erased_at__isnull=True)
+
+
 class Membership(OrgOwned):
-    """A person's place in one organization: role, phone, on-call position, chat ids."""
+    """A person's place in one organization: role, phone, on-call position, chat ids.
+
+    An erased member (``ony.services.erase_member``) leaves a row with its
+    pseudonymous ``public_id``, its role and ``erased_at``, and nothing
+    personal: no user, phone or chat ids, so handoffs, calls and the chain
+    still name the same ``mem_`` id. ``objects`` never returns those rows;
+    ``all_objects`` does (exports list them).
+    """
 
     public_id = models.CharField(max_length=16, unique=True, default=ids.member_id, editable=False)
     org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
-    user = models.ForeignKey("ony.User", on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        "ony.User", on_delete=models.CASCADE, null=True, related_name="memberships"
+    )
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
     phone = models.CharField(
         max_length=16, blank=True, validators=[validate_e164], help_text="E.164, e.g. +14155551234."
@@ -247,9 +266,12 @@ class Membership(OrgOwned):
         max_length=32, blank=True, editable=False, help_text="The member's Slack user id."
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    erased_at = models.DateTimeField(null=True, blank=True, editable=False)
 
-    # A class attribute, as OrgOwned's is (django-stubs); its type is inferred.
-    objects: ClassVar = MembershipQuerySet.as_manager()
+    # Class attributes, as OrgOwned's is (django-stubs); their types are inferred.
+    # The first is the default manager (the admin's, forms', related lookups').
+    objects: ClassVar = MembershipManager()
+    all_objects: ClassVar = MembershipQuerySet.as_manager()
 
     class Meta:
         ordering = ["org", "user__email"]
@@ -258,7 +280,16 @@ class Membership(OrgOwned):
         ]
 
     def __str__(self) -> str:
+        if self.user is None:
+            return f"erased member {self.public_id} of {self.org}"
         return f"{self.user} in {self.org} ({self.role})"
+
+    @property
+    def person(self) -> User:
+        """The member's user account; a ``LookupError`` for an erased member, who has none."""
+        if self.user is None:
+            raise LookupError(f"{self.public_id} was erased")
+        return self.user
 
     @property
     def masked_phone(self) -> str:
@@ -271,5 +302,6 @@ class Membership(OrgOwned):
             bool(self.phone)
             and self.phone_invalid_at is None
             and self.role in DECIDE
+            and self.user is not None
             and self.user.is_active
         )
