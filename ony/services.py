@@ -254,7 +254,9 @@ def erase_member(membership: Membership, *, actor: str) -> bool:
     ``member.erased``. Refused with ``ValidationError``: ``last_admin`` (the
     org would have no admin left), ``already_erased``.
     """
-    current = Membership.all_objects.select_for_update().filter(pk=membership.pk).first()
+    current = (
+        Membership.all_objects.select_for_update().filter(pk=membership.pk).order_by("pk").first()
+    )
     if current is None or current.erased_at is not None:
         raise ValidationError("This member was already erased.", code="already_erased")
     if current.role in MANAGE and _lock_admins(current.org) <= 1:
