@@ -14,11 +14,13 @@ from typing import Any
 
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.conf import settings
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import ProtectedError
+from django.db.models import Model, ProtectedError
 from django.utils import timezone
 from django_otp.oath import TOTP
 
@@ -263,7 +265,11 @@ def erase_member(membership: Membership, *, actor: str) -> bool:
         raise _refuse_last_admin()
     user = current.person
     signals.member_erasing.send(sender=Membership, membership=current)
-    Invitation.objects.for_org(current.org).filter(email__iexact=user.email).delete()
+    invitations = Invitation.objects.for_org(current.org).filter(email__iexact=user.email)
+    erased = f"erased member {current.public_id}"
+    _rename_in_admin_log(Invitation, list(invitations.values_list("pk", flat=True)), erased)
+    _rename_in_admin_log(Membership, [current.pk], erased)
+    invitations.delete()
     for name in ("phone", "timezone", "telegram_chat_id", "slack_user_id"):
         setattr(current, name, "")
     current.user, current.oncall_order, current.phone_invalid_at = None, None, None
@@ -271,6 +277,7 @@ def erase_member(membership: Membership, *, actor: str) -> bool:
     current.save()
     account_deleted = not Membership.objects.filter(user=user).exists()
     if account_deleted:
+        _rename_in_admin_log(User, [user.pk], erased)
         _delete_account(user)
     audit.append(
         current.org,
@@ -282,11 +289,19 @@ def erase_member(membership: Membership, *, actor: str) -> bool:
     return account_deleted
 
 
+def _rename_in_admin_log(model: type[Model], pks: list[int], name: str) -> None:
+    """Django admin's history names objects as they were (``object_repr``: an email, say):
+    for these objects it names ``name`` instead, keeping what was done and when."""
+    LogEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(model, for_concrete_model=False),
+        object_id__in=[str(pk) for pk in pks],
+    ).update(object_repr=name)
+
+
 def _delete_account(user: User) -> None:
     """Delete an account no organization holds, with its login records (django-axes)."""
-    AccessAttempt.objects.filter(username=user.email).delete()
-    AccessFailureLog.objects.filter(username=user.email).delete()
-    AccessLog.objects.filter(username=user.email).delete()
+    for records in (AccessAttempt, AccessFailureLog, AccessLog):
+        records.objects.filter(username__iexact=user.email).delete()
     user.delete()  # authenticator devices and API tokens go with it (CASCADE)
 
 

@@ -7,6 +7,8 @@ from datetime import timedelta
 from io import StringIO
 
 from axes.models import AccessAttempt
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.utils import timezone
@@ -68,6 +70,14 @@ class ErasureTestCase(OnyTestCase):
         AccessAttempt.objects.create(
             username=BOB_EMAIL, ip_address="127.0.0.1", failures_since_start=1
         )
+        for obj in (self.bob_m, self.bob):  # the admin's history, as a change there writes it
+            LogEntry.objects.create(
+                user=self.alice,
+                content_type=ContentType.objects.get_for_model(obj),
+                object_id=str(obj.pk),
+                object_repr=str(obj),
+                action_flag=CHANGE,
+            )
 
     def erased_entries(self) -> list[AuditEntry]:
         return list(AuditEntry.objects.for_org(self.acme).filter(event="member.erased"))
@@ -101,6 +111,7 @@ class EraseTests(ErasureTestCase):
         call_command("dumpdata", "--all", stdout=out)  # every table Django knows
         for personal in (BOB_EMAIL, BOB_PHONE, BOB_SLACK, BOB_TELEGRAM, "D0BOBCHAN"):
             self.assertNotIn(personal, out.getvalue())
+        self.assertEqual(LogEntry.objects.count(), 2)  # what was done stays, not whom it named
 
     def test_the_chain_records_it_and_still_verifies(self):
         services.erase_member(self.bob_m, actor=self.alice_m.public_id)
