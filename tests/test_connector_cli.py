@@ -32,14 +32,21 @@ from tests.base import enroll_device
 from tests.connector import BASH_CALL, ConnectorHome, decision_of
 from tests.servers import until
 
+#: The ``ony`` command as the virtualenv has it (``make`` installs the project
+#: into it, as the README says): run from a folder of its own, without PYTHONPATH.
+ONY_COMMAND = Path(sys.executable).parent / "ony"
+
 
 def ony(home: ConnectorHome, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    """Run ``python -m ony.connector ARGS`` as a user would run ``ony ARGS``."""
+    """Run ``ony ARGS`` as a user would, from the virtualenv's ``bin``."""
+    assert ONY_COMMAND.exists(), f"{ONY_COMMAND} is missing: run the suite with `make test`"
+    env = home.env()
+    env.pop("PYTHONPATH")
     return subprocess.run(
-        [sys.executable, "-P", "-m", "ony.connector", *args],
+        [str(ONY_COMMAND), *args],
         capture_output=True,
         text=True,
-        env=home.env(),
+        env=env,
         cwd=cwd or home.root,
         timeout=60,
         check=False,
