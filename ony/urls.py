@@ -2,6 +2,7 @@ from csp.constants import SELF, UNSAFE_INLINE
 from csp.decorators import csp_replace
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from audit.api import PublicKeyApi
@@ -26,6 +27,8 @@ api_docs = csp_replace({"style-src": [SELF, UNSAFE_INLINE]})(
 )
 
 urlpatterns = [
+    # The site's root is the dashboard (it asks for a login first).
+    path("", RedirectView.as_view(pattern_name="admin:index"), name="root"),
     # The dashboard's index (admin:index resolves here first) and its live panels.
     path("admin/", admin.site.admin_view(dashboard.index), name="dashboard"),
     path("admin/panels/", admin.site.admin_view(dashboard.panels), name="dashboard-panels"),

@@ -19,6 +19,11 @@ class DashboardIndexTests(OnyTestCase):
         self.bob_m.save()
         self.alice_m.save()
 
+    def test_the_sites_root_leads_to_it_through_the_login(self):
+        response = self.client.get("/")
+        self.assertRedirects(response, "/admin/", fetch_redirect_response=False)
+        self.assertRedirects(self.client.get("/", follow=True), "/admin/login/?next=/admin/")
+
     def test_it_shows_what_waits_most_urgent_first(self):
         later = make_handoff(self.laptop, "db.migrate", target="orders-db")
         sooner = make_handoff(self.laptop, "deploy.production", target="prod-api")
