@@ -27,7 +27,9 @@ def check_provider(app_configs: Any = None, databases: Any = None, **kwargs: Any
             return [
                 Warning(
                     "The telephony simulator answers Ony's calls: nobody's phone rings.",
-                    hint="Fine for a demo; set SIGNALWIRE_* for real calls (docs/telephony.md).",
+                    hint="Fine for a demo, with one web process (WEB_CONCURRENCY=1 for "
+                    "gunicorn): the simulated calls live in that process's memory. Set "
+                    "SIGNALWIRE_* for real calls (docs/telephony.md).",
                     id="telephony.W001",
                 )
             ]
@@ -47,7 +49,8 @@ def check_provider(app_configs: Any = None, databases: Any = None, **kwargs: Any
             f"{', '.join(slugs)}.",
             hint="Set SIGNALWIRE_PROJECT, SIGNALWIRE_TOKEN, SIGNALWIRE_SPACE, "
             "SIGNALWIRE_SIGNING_KEY and SIGNALWIRE_FROM_NUMBER (docs/telephony.md), "
-            "or run the simulator for a demo (ONY_TELEPHONY_SIMULATOR=1).",
+            "or run the simulator for a demo (ONY_TELEPHONY_SIMULATOR=1, with "
+            "WEB_CONCURRENCY=1 under gunicorn).",
             id="telephony.E001",
         )
     ]
