@@ -45,10 +45,12 @@ def verify_export(document: Any) -> tuple[str, Result]:
             raise NotAnExport("audit.org is not an organization id")
         rows = list(_rows(section["entries"]))
         expectations = list(_expectations(org_id, section["checkpoints"]))
-    except (KeyError, TypeError, ValueError) as exc:
-        if isinstance(exc, NotAnExport):
-            raise
-        raise NotAnExport(f"not an Ony export: {exc!r}") from None
+    except NotAnExport:
+        raise
+    except KeyError as exc:
+        raise NotAnExport(f"not an Ony export: it has no {exc.args[0]!r}") from None
+    except (TypeError, ValueError, AttributeError):
+        raise NotAnExport("not an Ony export: a field has the wrong type or value") from None
     return org_id, verify(org_id, rows, settings.ONY_AUDIT_KEYS, expectations)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import stat
 import tempfile
 from io import StringIO
 from pathlib import Path
@@ -240,10 +241,17 @@ class OfflineVerificationTests(ExportTestCase):
             self.assertEqual(ctx.exception.returncode, 1)
 
     def test_a_file_that_is_no_export_is_a_usage_error(self):
-        for text in ("not json", "{}", '{"format": "ony-export-v1", "audit": {"org": 5}}', "[]"):
+        for text, says in (
+            ("not json", "cannot read"),
+            ("{}", "it has no 'format'"),
+            ('{"format": "ony-export-v1", "audit": {"org": 5}}', "not an organization id"),
+            ('{"format": "ony-export-v1", "audit": {"org": "org_x", "entries": 5}}', "wrong"),
+            ("[]", "wrong type"),
+        ):
             with self.subTest(text), self.assertRaises(CommandError) as ctx:
                 self.verify(self.write(text))
             self.assertEqual(ctx.exception.returncode, 2)
+            self.assertIn(says, str(ctx.exception))
         with self.assertRaises(CommandError) as ctx:
             self.verify("/nonexistent/export.json")
         self.assertEqual(ctx.exception.returncode, 2)
@@ -260,6 +268,7 @@ class CommandAndPageTests(ExportTestCase):
         path = Path(tempfile.mkdtemp()) / "acme.json"
         call_command("export_org", "--org", "acme", "--output", str(path), stderr=StringIO())
         self.assertEqual(json.loads(path.read_text())["format"], "ony-export-v1")
+        self.assertEqual(stat.S_IMODE(path.stat().st_mode), 0o600)  # it holds emails
         exports = AuditEntry.objects.filter(event="export.created").count()
         with self.assertRaises(CommandError) as ctx:  # never overwritten
             call_command("export_org", "--org", "acme", "--output", str(path))

@@ -1,3 +1,5 @@
+import os
+
 from django.core.management.base import BaseCommand, CommandError
 
 from audit.events import SYSTEM
@@ -32,9 +34,10 @@ class Command(BaseCommand):
                 self.stdout.write(chunk, ending="")
             return
         try:  # opened first: a file that cannot be written is no export to audit
-            out = open(path, "x", encoding="utf-8")  # noqa: SIM115 - closed below
+            # New, and readable by its owner only: it holds emails (and payloads).
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except OSError as exc:
             raise CommandError(f"Cannot write {path}: {exc.strerror}.", returncode=2) from None
-        with out:
+        with open(descriptor, "w", encoding="utf-8") as out:
             out.writelines(export.start(org, actor=SYSTEM, payloads=options["payloads"]))
         self.stderr.write(f"Wrote the export of {org.slug} to {path}.")
