@@ -28,6 +28,6 @@ def show_the_outcome(sender: type[Handoff], handoff: Handoff, **kwargs: Any) -> 
     services.on_decided(handoff)
 
 
-@receiver(org_signals.member_erasing, sender=Membership)
+@receiver(org_signals.member_leaving, sender=Membership)
 def forget_the_member(sender: type[Membership], membership: Membership, **kwargs: Any) -> None:
     services.forget_member(membership)

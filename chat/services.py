@@ -274,8 +274,8 @@ def quietly(call: Callable[[], object]) -> None:
 
 
 def forget_member(member: Membership) -> None:
-    """Delete what chat holds about an erased member: pending links and the messages
-    sent to their chat accounts (which name those accounts); the chain keeps
-    ``chat.*`` entries, which never do."""
+    """Delete what chat holds about a member who leaves (removed or erased): pending
+    links and the messages sent to their chat accounts (which name those
+    accounts); the chain keeps ``chat.*`` entries, which never do."""
     ChatLink.objects.for_org(member.org_id).filter(member=member).delete()
     ChatMessage.objects.for_org(member.org_id).filter(member=member).delete()

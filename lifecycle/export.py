@@ -26,6 +26,7 @@ from django.utils import timezone
 from audit import services as audit
 from audit import signing
 from audit.events import Event
+from audit.exports import FORMAT
 from audit.models import AuditEntry, Checkpoint
 from chat.models import ChatMessage
 from devices.models import Device
@@ -38,7 +39,6 @@ from ony.roles import MANAGE
 from ony.selectors import organization_of
 from telephony.models import CallAttempt
 
-FORMAT = "ony-export-v1"
 CHUNK = 500
 RISKS = [risk.label for risk in Risk]
 
@@ -46,13 +46,16 @@ RISKS = [risk.label for risk in Risk]
 def start(org: Organization, *, actor: str, payloads: bool = False) -> Iterator[str]:
     """Audit an export of ``org`` by ``actor`` (``export.created``); the document's text.
 
-    The entry is committed before the first byte is produced, and the
-    document's chain ends with it: an export always shows that it was made.
+    The entry, and a checkpoint signed at it, are committed before the first
+    byte is produced, and the document's chain ends with them: an export
+    always shows that it was made, and where its chain ends.
     """
     with transaction.atomic():
-        entry = audit.append(
-            org, Event.EXPORT_CREATED, actor, org.public_id, {"with_payloads": payloads}
-        )
+        data = {"with_payloads": payloads}
+        entry = audit.append(org, Event.EXPORT_CREATED, actor, org.public_id, data)
+        # Signed at the export's own entry: an export whose chain was cut
+        # short of it cannot pass for a whole one (audit.exports).
+        audit.checkpoint(org)
     return document(org, through_seq=entry.seq, payloads=payloads)
 
 

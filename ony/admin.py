@@ -10,7 +10,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Model, QuerySet
+from django.db.models import Count, Model, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -91,7 +91,8 @@ class OrganizationAdmin(CheckedSelection):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         qs = Organization.objects.for_user(request.user)
-        return qs.annotate(member_total=Count("memberships"))
+        people = Count("memberships", filter=Q(memberships__erased_at__isnull=True))
+        return qs.annotate(member_total=people)
 
     @admin.display(description="Members", ordering="member_total")
     def member_count(self, obj: WithAnnotations[Organization, MemberTotal]) -> int:
@@ -252,7 +253,7 @@ class MembershipAdmin(OrgScopedAdmin[Membership]):
             except ValidationError as refusal:
                 self.message_user(request, " ".join(refusal.messages), messages.ERROR)
                 return redirect("admin:ony_membership_erase", object_id)
-            self.message_user(request, f"Erased {membership.public_id}: nothing personal is left.")
+            self.message_user(request, f"Erased {membership.public_id}.")
             return redirect("admin:ony_membership_changelist")
         context = {
             **self.admin_site.each_context(request),
@@ -260,9 +261,6 @@ class MembershipAdmin(OrgScopedAdmin[Membership]):
             "opts": self.model._meta,
             "membership": membership,
             "last_admin": bool(services.orgs_left_without_admin([membership])),
-            "other_orgs": Membership.objects.filter(user=membership.user)
-            .exclude(pk=membership.pk)
-            .exists(),
         }
         return TemplateResponse(request, "admin/ony/membership/erase.html", context)
 

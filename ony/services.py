@@ -129,7 +129,9 @@ def add_member(org: Organization, email: str, *, actor: str, **fields: Any) -> M
     """
     fields = _clean_member_fields(dict(fields))
     email = normalize_email(email)
-    user = User.objects.filter(email=email).first()
+    # Locked: an erasure deciding at this moment whether to delete this account
+    # waits for this membership, or this finds the account gone and makes one.
+    user = User.objects.select_for_update().filter(email=email).first()
     if user is None:
         user = User(email=email, is_staff=True)
         user.set_unusable_password()
@@ -236,6 +238,7 @@ def remove_member(membership: Membership, *, actor: str) -> None:
     if current.role in MANAGE and _lock_admins(current.org) <= 1:
         raise _refuse_last_admin()
     org, subject, role = current.org, current.public_id, current.role
+    signals.member_leaving.send(sender=Membership, membership=current)
     current.delete()
     audit.append(org, Event.MEMBER_REMOVED, actor, subject, {"role": role})
 
@@ -249,12 +252,15 @@ def erase_member(membership: Membership, *, actor: str) -> bool:
     and ``erased_at``, so handoffs, calls and the chain still name it (and the
     chain still verifies); its user, phone, time zone, on-call place and chat
     ids are cleared, the org's invitations to that email deleted, and each app
-    deletes what it holds (``signals.member_erasing``: chat links and
-    messages). When no other organization holds the user, the account goes
-    too (with its authenticator, API tokens and login records); otherwise it
-    stays for those organizations, whose data it is. Audited as
-    ``member.erased``. Refused with ``ValidationError``: ``last_admin`` (the
-    org would have no admin left), ``already_erased``.
+    deletes what it holds (``signals.member_leaving``: chat links and
+    messages). The account (with its authenticator, API tokens and login
+    records) goes too when no other organization holds it and it is not an
+    installation operator's (a superuser's, which only ``delete_user``
+    deletes); otherwise it stays, as the other organizations' or the
+    installation's data. Audited as ``member.erased``, which does not say
+    whether the account went (that would tell this org about others).
+    Refused with ``ValidationError``: ``last_admin`` (the org would have no
+    admin left), ``already_erased``.
     """
     current = (
         Membership.all_objects.select_for_update().filter(pk=membership.pk).order_by("pk").first()
@@ -263,8 +269,10 @@ def erase_member(membership: Membership, *, actor: str) -> bool:
         raise ValidationError("This member was already erased.", code="already_erased")
     if current.role in MANAGE and _lock_admins(current.org) <= 1:
         raise _refuse_last_admin()
-    user = current.person
-    signals.member_erasing.send(sender=Membership, membership=current)
+    # The account's row is locked before its other memberships are counted, so
+    # two erasures of one person in two orgs cannot both find the other still there.
+    user = User.objects.select_for_update().get(pk=current.person.pk)
+    signals.member_leaving.send(sender=Membership, membership=current)
     invitations = Invitation.objects.for_org(current.org).filter(email__iexact=user.email)
     erased = f"erased member {current.public_id}"
     _rename_in_admin_log(Invitation, list(invitations.values_list("pk", flat=True)), erased)
@@ -275,17 +283,10 @@ def erase_member(membership: Membership, *, actor: str) -> bool:
     current.user, current.oncall_order, current.phone_invalid_at = None, None, None
     current.erased_at = timezone.now()
     current.save()
-    account_deleted = not Membership.objects.filter(user=user).exists()
+    account_deleted = not user.is_superuser and not Membership.objects.filter(user=user).exists()
     if account_deleted:
-        _rename_in_admin_log(User, [user.pk], erased)
-        _delete_account(user)
-    audit.append(
-        current.org,
-        Event.MEMBER_ERASED,
-        actor,
-        current.public_id,
-        {"role": current.role, "account_deleted": account_deleted},
-    )
+        _delete_account(user, erased)
+    audit.append(current.org, Event.MEMBER_ERASED, actor, current.public_id, {"role": current.role})
     return account_deleted
 
 
@@ -298,8 +299,10 @@ def _rename_in_admin_log(model: type[Model], pks: list[int], name: str) -> None:
     ).update(object_repr=name)
 
 
-def _delete_account(user: User) -> None:
-    """Delete an account no organization holds, with its login records (django-axes)."""
+def _delete_account(user: User, name: str) -> None:
+    """Delete an account no organization holds, with its login records (django-axes);
+    the admin's history names it ``name`` from now on."""
+    _rename_in_admin_log(User, [user.pk], name)
     for records in (AccessAttempt, AccessFailureLog, AccessLog):
         records.objects.filter(username__iexact=user.email).delete()
     user.delete()  # authenticator devices and API tokens go with it (CASCADE)
@@ -313,11 +316,10 @@ def delete_user(user: User, *, by: Any) -> None:
     ``by``'s pseudonymous id there as actor). Refused, with nothing changed,
     if it would leave an organization without an admin (``last_admin``).
     """
-    memberships = list(Membership.objects.filter(user=user).select_related("org"))
-    for membership in memberships:
+    for membership in Membership.objects.filter(user=user).select_related("org"):
         erase_member(membership, actor=audit.actor_for(by, membership.org))
-    if not memberships:
-        _delete_account(user)
+    if User.objects.filter(pk=user.pk).exists():  # a superuser's, or one in no org
+        _delete_account(user, f"deleted user {user.public_id}")
 
 
 def refuse_deleting_a_member(sender: type[User], instance: User, **kwargs: Any) -> None:

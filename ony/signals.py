@@ -2,9 +2,10 @@
 
 from django.dispatch import Signal
 
-#: A member is being erased (``ony.services.erase_member``), inside its
-#: transaction, before the membership's own personal fields are cleared.
-#: Receivers delete what their app holds about that person in that org
-#: (chat: linked accounts' pending links and the messages sent to them).
+#: A member is leaving an organization: removed (``ony.services.remove_member``)
+#: or erased (``erase_member``). Sent inside that transaction, before the
+#: membership is deleted or its personal fields cleared. Receivers delete
+#: what their app holds about that person in that org (chat: pending links
+#: and the messages sent to their chat accounts, which name those accounts).
 #: Keyword argument: ``membership``.
-member_erasing = Signal()
+member_leaving = Signal()

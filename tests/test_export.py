@@ -110,7 +110,8 @@ class ContentsTests(ExportTestCase):
         self.assertEqual(
             len(document["audit"]["entries"]), AuditEntry.objects.for_org(self.acme).count()
         )
-        self.assertEqual(len(document["audit"]["checkpoints"]), 1)
+        # The one made before, and the one the export signs at its own entry.
+        self.assertEqual(len(document["audit"]["checkpoints"]), 2)
         for other in ("Globex", "globex", self.globex.public_id, self.theirs.public_id, "GLOBEX"):
             self.assertNotIn(other, text)
 
@@ -226,7 +227,7 @@ class OfflineVerificationTests(ExportTestCase):
         text, _ = self.exported()
         out = self.verify(self.write(text))
         self.assertIn(f"export of {self.acme.public_id}: OK", out)
-        self.assertIn("1 signed checkpoint", out)
+        self.assertIn("2 signed checkpoints matched", out)
 
     def test_a_changed_entry_or_a_removed_one_breaks_it(self):
         _, document = self.exported()
@@ -240,6 +241,30 @@ class OfflineVerificationTests(ExportTestCase):
                 self.verify(self.write(broken))
             self.assertEqual(ctx.exception.returncode, 1)
 
+    def test_a_cut_emptied_or_borrowed_chain_breaks_it(self):
+        _, document = self.exported()
+        gina_token = api_tokens.create(self.gina, "export")[1]
+        response = Client().get(
+            "/api/v1/export", {"org": "globex"}, HTTP_AUTHORIZATION=f"Token {gina_token}"
+        )
+        globex = json.loads(body_of(response))
+        cut = json.loads(json.dumps(document))
+        del cut["audit"]["entries"][-1]  # the export's own entry, and so its checkpoint's
+        cut["audit"]["checkpoints"] = cut["audit"]["checkpoints"][:-1]
+        emptied = json.loads(json.dumps(document))
+        emptied["audit"]["entries"], emptied["audit"]["checkpoints"] = [], []
+        borrowed = {**json.loads(json.dumps(document)), "audit": globex["audit"]}
+        for broken, says in (
+            (cut, "the chain was cut"),
+            (emptied, "the chain was cut"),
+            (borrowed, "not this export's organization's"),
+        ):
+            out = StringIO()
+            with self.subTest(says), self.assertRaises(CommandError) as ctx:
+                call_command("verify_chain", "--from-export", self.write(broken), stdout=out)
+            self.assertEqual(ctx.exception.returncode, 1)
+            self.assertIn(says, out.getvalue())
+
     def test_a_file_that_is_no_export_is_a_usage_error(self):
         for text, says in (
             ("not json", "cannot read"),
@@ -247,6 +272,17 @@ class OfflineVerificationTests(ExportTestCase):
             ('{"format": "ony-export-v1", "audit": {"org": 5}}', "not an organization id"),
             ('{"format": "ony-export-v1", "audit": {"org": "org_x", "entries": 5}}', "wrong"),
             ("[]", "wrong type"),
+            ("[" * 100_000, "nested too deep"),
+            (
+                json.dumps(
+                    {
+                        **self.exported()[1],
+                        "audit": {"org": "o", "entries": [{"seq": 1e400}], "checkpoints": []},
+                    }
+                ),
+                "wrong type",
+            ),
+            (self.exported()[0].replace('"canonical":"', '"canonical":"\\ud800', 1), "wrong type"),
         ):
             with self.subTest(text), self.assertRaises(CommandError) as ctx:
                 self.verify(self.write(text))

@@ -30,7 +30,11 @@ class Command(BaseCommand):
             account_deleted = services.erase_member(membership, actor=SYSTEM)
         except ValidationError as refusal:
             raise CommandError(" ".join(refusal.messages), returncode=1) from None
-        account = "deleted" if account_deleted else "kept for the other organizations it belongs to"
+        account = (
+            "deleted"
+            if account_deleted
+            else "kept (another organization holds it, or it is an operator's)"
+        )
         self.stdout.write(
             f"Erased {membership.public_id} from {org.slug}; the account was {account}."
         )
