@@ -9,9 +9,9 @@ the chain's ``call.*`` and ``chat.*`` entries stay. Handoff rows and audit
 entries are never deleted.
 
 Work goes in batches of ``batch_size`` rows by primary key, each in its own
-transaction, so memory stays bounded and no lock is held for long. Each run
-that changed something is audited per org (``payload.scrubbed``, counts
-only); every run is recorded in ``RetentionStatus`` for the dashboard.
+transaction with its own ``payload.scrubbed`` entry (counts only), so memory
+stays bounded, no lock is held for long, and a run cut short leaves nothing
+unaudited. Every run is recorded in ``RetentionStatus`` for the dashboard.
 """
 
 from __future__ import annotations
@@ -29,18 +29,16 @@ from django.utils import timezone
 
 from audit import services as audit
 from audit.events import SYSTEM, Event
-from chat.models import ChatMessage, MessageStatus
-from handoffs.models import Handoff, Status
+from chat.models import ChatMessage
+from handoffs.models import Handoff
 from lifecycle.models import RetentionStatus
 from ony.models import Organization
 from ony.queue import enqueue
-from telephony.models import ENDED, CallAttempt
+from telephony.models import CallAttempt
 
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
-#: Chat messages that will not change any more.
-CHAT_DONE = (MessageStatus.CLOSED, MessageStatus.SKIPPED, MessageStatus.FAILED)
 #: How often the embedded mode (no beat) runs retention, from the server.
 EMBEDDED_INTERVAL = timedelta(days=1)
 
@@ -59,25 +57,28 @@ class Counts:
 
 
 def payloads_due(org: Organization, now: datetime) -> QuerySet[Handoff]:
-    """Handoffs of ``org`` whose payload is older than the org's payload retention."""
+    """Handoffs of ``org`` whose payload is older than the org's payload retention.
+
+    Never a handoff still waiting for a decision (its deadline is ahead).
+    """
     cutoff = now - timedelta(days=org.payload_retention_days)
-    return (
-        Handoff.objects.for_org(org)
-        .filter(created_at__lt=cutoff, payload__isnull=False)
-        .exclude(status=Status.PENDING)
+    return Handoff.objects.for_org(org).filter(
+        created_at__lt=cutoff, deadline__lt=now, payload__isnull=False
     )
 
 
 def call_attempts_due(org: Organization, now: datetime) -> QuerySet[CallAttempt]:
-    """Ended call attempts of ``org`` older than the org's detail retention."""
+    """Call attempts of ``org`` older than the org's detail retention, about handoffs past
+    their deadline: ended ones, and any a lost status callback left looking open."""
     cutoff = now - timedelta(days=org.detail_retention_days)
-    return CallAttempt.objects.for_org(org).filter(created_at__lt=cutoff, status__in=ENDED)
+    return CallAttempt.objects.for_org(org).filter(created_at__lt=cutoff, handoff__deadline__lt=now)
 
 
 def chat_messages_due(org: Organization, now: datetime) -> QuerySet[ChatMessage]:
-    """Finished chat messages of ``org`` older than the org's detail retention."""
+    """Chat messages of ``org`` older than the org's detail retention, about handoffs past
+    their deadline: finished ones, and any a lost task left looking unfinished."""
     cutoff = now - timedelta(days=org.detail_retention_days)
-    return ChatMessage.objects.for_org(org).filter(created_at__lt=cutoff, status__in=CHAT_DONE)
+    return ChatMessage.objects.for_org(org).filter(created_at__lt=cutoff, handoff__deadline__lt=now)
 
 
 def apply(
@@ -89,9 +90,11 @@ def apply(
 ) -> Counts:
     """Scrub and prune what ``org``'s retention periods say is due at ``now``.
 
-    A dry run counts and changes nothing (not even the status row). A run
-    that finds nothing due changes no data and appends nothing to the chain:
-    running it again is harmless.
+    Each batch commits with its own ``payload.scrubbed`` entry (its counts),
+    so a run cut short leaves no change unaudited. A dry run counts and
+    changes nothing (not even the status row). A run that finds nothing due
+    changes no data and appends nothing to the chain: running it again is
+    harmless.
     """
     now = now or timezone.now()
     if dry_run:
@@ -100,38 +103,25 @@ def apply(
             call_attempts_due(org, now).count(),
             chat_messages_due(org, now).count(),
         )
-    payloads = _in_batches(
-        payloads_due(org, now),
-        lambda rows: rows.update(payload=None, payload_scrubbed_at=now),
-        batch_size,
+    batches = Batches(org, batch_size)
+    counts = Counts(
+        payloads=batches.apply(
+            payloads_due(org, now),
+            lambda rows: rows.update(payload=None, payload_scrubbed_at=now),
+            "scrubbed",
+        ),
+        call_attempts=batches.apply(call_attempts_due(org, now), _delete, "calls_pruned"),
+        chat_messages=batches.apply(chat_messages_due(org, now), _delete, "chats_pruned"),
     )
-    calls = _in_batches(call_attempts_due(org, now), _delete, batch_size)
-    chats = _in_batches(chat_messages_due(org, now), _delete, batch_size)
-    counts = Counts(payloads, calls, chats)
-    with transaction.atomic():
-        if counts.changed:
-            audit.append(
-                org,
-                Event.PAYLOAD_SCRUBBED,
-                SYSTEM,
-                "",
-                {
-                    "scrubbed": counts.payloads,
-                    "calls_pruned": counts.call_attempts,
-                    "chats_pruned": counts.chat_messages,
-                    "payload_days": org.payload_retention_days,
-                    "detail_days": org.detail_retention_days,
-                },
-            )
-        RetentionStatus.objects.update_or_create(
-            org=org,
-            defaults={
-                "ran_at": now,
-                "payloads": counts.payloads,
-                "call_attempts": counts.call_attempts,
-                "chat_messages": counts.chat_messages,
-            },
-        )
+    RetentionStatus.objects.update_or_create(
+        org=org,
+        defaults={
+            "ran_at": now,
+            "payloads": counts.payloads,
+            "call_attempts": counts.call_attempts,
+            "chat_messages": counts.chat_messages,
+        },
+    )
     return counts
 
 
@@ -152,9 +142,10 @@ def run_if_due() -> None:
     """
     if not settings.CELERY_TASK_ALWAYS_EAGER:
         return
-    latest = RetentionStatus.objects.order_by("ran_at").values_list("ran_at", flat=True).first()
+    # Installation-wide on purpose: one run covers every organization.
+    oldest = RetentionStatus.objects.order_by("ran_at").values_list("ran_at", flat=True).first()
     missing = RetentionStatus.objects.count() < Organization.objects.count()
-    due = missing or latest is None or latest < timezone.now() - EMBEDDED_INTERVAL
+    due = missing or oldest is None or oldest < timezone.now() - EMBEDDED_INTERVAL
     if due and cache.add("ony:retention:embedded", 1, timeout=3600):
         enqueue("lifecycle.apply_retention", background=True)
 
@@ -163,15 +154,32 @@ def _delete(rows: QuerySet) -> int:
     return rows.delete()[1].get(rows.model._meta.label, 0)
 
 
-def _in_batches(due: QuerySet, change: Callable[[QuerySet], int], batch_size: int) -> int:
-    """Apply ``change`` to the rows of ``due``, ``batch_size`` at a time; how many changed."""
-    changed, after = 0, 0
-    while True:
-        ids = list(
-            due.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:batch_size]
-        )
-        if not ids:
-            return changed
-        with transaction.atomic():
-            changed += change(due.filter(pk__in=ids))
-        after = ids[-1]
+@dataclass(frozen=True)
+class Batches:
+    """Changes to an org's rows, ``size`` at a time by primary key, each batch audited."""
+
+    org: Organization
+    size: int
+
+    def apply(self, due: QuerySet, change: Callable[[QuerySet], int], counted_as: str) -> int:
+        """Apply ``change`` to the rows of ``due``, a batch per transaction with its
+        ``payload.scrubbed`` entry (``counted_as``: how many it changed); how many changed."""
+        changed, after = 0, 0
+        while True:
+            ids = list(
+                due.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[: self.size]
+            )
+            if not ids:
+                return changed
+            with transaction.atomic():
+                done = change(due.filter(pk__in=ids))
+                if done:
+                    self._audit(counted_as, done)
+            changed += done
+            after = ids[-1]
+
+    def _audit(self, counted_as: str, done: int) -> None:
+        data = {"scrubbed": 0, "calls_pruned": 0, "chats_pruned": 0, counted_as: done}
+        data["payload_days"] = self.org.payload_retention_days
+        data["detail_days"] = self.org.detail_retention_days
+        audit.append(self.org, Event.PAYLOAD_SCRUBBED, SYSTEM, "", data)

@@ -6,6 +6,12 @@ from lifecycle import retention
 
 
 @shared_task(name="lifecycle.apply_retention")
-def apply_retention() -> dict[str, int]:
-    """Beat, daily: scrub and prune what each organization's retention says is due."""
-    return {slug: counts.payloads for slug, counts in retention.apply_all().items()}
+def apply_retention() -> dict[str, list[int]]:
+    """Beat, daily: scrub and prune what each organization's retention says is due.
+
+    Returns, by org slug, [payloads scrubbed, call attempts pruned, chat messages pruned].
+    """
+    return {
+        slug: [counts.payloads, counts.call_attempts, counts.chat_messages]
+        for slug, counts in retention.apply_all().items()
+    }
