@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from audit import services as audit
@@ -60,7 +60,22 @@ def start(org: Organization, *, actor: str, payloads: bool = False) -> Iterator[
 
 
 def document(org: Organization, *, through_seq: int, payloads: bool) -> Iterator[str]:
-    """The export's JSON text in pieces: the chain up to ``through_seq``."""
+    """The export's JSON text in pieces, all read from one moment: the chain up to ``through_seq``.
+
+    Every section is read in one read-only REPEATABLE READ transaction
+    (PostgreSQL; inside a caller's transaction, the caller's), so changes
+    made while the download runs (a decision, an erasure, retention) are in
+    none of it. The transaction ends with the generator, however it ends.
+    """
+    own_transaction = not connection.in_atomic_block
+    with transaction.atomic():
+        if own_transaction and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        yield from _sections(Organization.objects.get(pk=org.pk), through_seq, payloads)
+
+
+def _sections(org: Organization, through_seq: int, payloads: bool) -> Iterator[str]:
     yield "{" + _pair("format", FORMAT) + "," + _pair("exported_at", timezone.now())
     yield "," + _pair("organization", organization(org))
     yield from _array("members", map(member, _rows(_members(org))))

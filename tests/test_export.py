@@ -6,6 +6,7 @@ import base64
 import json
 import stat
 import tempfile
+import unittest
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection
-from django.test import Client
+from django.test import Client, TransactionTestCase
 from django.test.utils import CaptureQueriesContext
 
 from audit import services as audit
@@ -22,11 +23,21 @@ from chat import linking
 from chat.models import ChatLink, ChatMessage, MessageStatus
 from devices import services as devices
 from devices.models import Device, EnrollmentToken
+from handoffs import services as handoffs
 from handoffs.models import Handoff
+from lifecycle import export
 from ony import api_tokens, services
 from ony.models import ApiToken, Invitation, Membership, TOTPDevice, User
 from telephony.models import CallAttempt, CallStatus
-from tests.base import OnyTestCase, bearer, enroll_device, make_handoff, verified_client
+from tests.base import (
+    OnyTestCase,
+    bearer,
+    enroll_device,
+    make_handoff,
+    make_person,
+    run_together,
+    verified_client,
+)
 
 PAYLOAD = "diff --git a/settings.py b/settings.py\n+DEBUG = False\n"
 
@@ -331,3 +342,25 @@ class CommandAndPageTests(ExportTestCase):
             with self.subTest(user.email):
                 self.assertEqual(self.client_for(user).post(url).status_code, status)
         self.assertEqual(AuditEntry.objects.filter(event="export.created").count(), 0)
+
+
+@unittest.skipUnless(connection.vendor == "postgresql", "a snapshot needs PostgreSQL")
+class SnapshotTests(TransactionTestCase):
+    def test_what_changes_while_it_downloads_is_in_none_of_it(self):
+        acme = services.create_organization(name="Acme", slug="acme", actor="system")
+        alice = make_person(acme, "alice@acme.test", "admin")
+        pending = make_handoff(enroll_device(acme).device, "db.migrate")
+        chunks = export.start(acme, actor="system")
+        head = next(chunks)  # the document's moment is taken
+
+        def meanwhile() -> None:
+            handoffs.decide(pending, "approve", via="api", actor=alice.public_id, by=alice)
+            services.add_member(acme, "late@acme.test", actor="system")
+
+        run_together(meanwhile)
+        document = json.loads(head + "".join(chunks))
+        self.assertEqual(Handoff.objects.get(pk=pending.pk).status, "approved")  # it happened
+        [exported] = document["handoffs"]
+        self.assertEqual((exported["status"], exported["verdict"]), ("pending", None))
+        self.assertNotIn("late@acme.test", json.dumps(document))
+        self.assertEqual(document["audit"]["entries"][-1]["event"], "export.created")
