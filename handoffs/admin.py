@@ -150,8 +150,7 @@ class HandoffAdmin(ReadOnlyOrgAdmin[Handoff]):
     def decided(self, obj: Handoff) -> str:
         if not obj.decided_via:
             return "—"
-        person = obj.decided_by.user if obj.decided_by else None
-        by = person.full_name or person.email if person else ""
+        by = obj.decided_by.display_name if obj.decided_by else ""
         return f"{obj.decided_via} by {by}" if by else obj.decided_via
 
     def get_urls(self) -> list[Any]:

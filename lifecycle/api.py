@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -9,7 +11,6 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from audit import services as audit
 from lifecycle import export
 from ony.api.authentication import PersonalTokenAuthentication, VerifiedSessionAuthentication
 from ony.api.schema import MEMBER_AUTH, errors
@@ -59,16 +60,13 @@ class ExportApi(APIView):
     def get(self, request: Request) -> StreamingHttpResponse:
         params = ExportInput(data=request.query_params)
         params.is_valid(raise_exception=True)
-        org = export.exportable_org(request.user, params.validated_data["org"])
-        chunks = export.start(
-            org,
-            actor=audit.actor_for(request.user, org),
-            payloads=params.validated_data["payloads"],
+        org, chunks = export.for_person(
+            request.user, params.validated_data["org"], payloads=params.validated_data["payloads"]
         )
         return attachment(chunks, org.slug)
 
 
-def attachment(chunks, slug: str) -> StreamingHttpResponse:
+def attachment(chunks: Iterator[str], slug: str) -> StreamingHttpResponse:
     """The export as a download named after the org and the day."""
     response = StreamingHttpResponse(chunks, content_type="application/json; charset=utf-8")
     name = f"ony-export-{slug}-{timezone.now():%Y%m%d-%H%M%S}.json"

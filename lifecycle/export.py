@@ -43,7 +43,7 @@ CHUNK = 500
 RISKS = [risk.label for risk in Risk]
 
 
-def start(org: Organization, *, actor: str, payloads: bool = False) -> Iterator[str]:
+def audited_document(org: Organization, *, actor: str, payloads: bool = False) -> Iterator[str]:
     """Audit an export of ``org`` by ``actor`` (``export.created``); the document's text.
 
     The entry, and a checkpoint signed at it, are committed before the first
@@ -276,3 +276,14 @@ def exportable_org(user: Any, slug: str) -> Organization:
     if not has_role(user, org, MANAGE):
         raise Refusal("not_an_admin", "Only the organization's admins may export its data.", 403)
     return org
+
+
+def for_person(user: Any, slug: str, *, payloads: bool) -> tuple[Organization, Iterator[str]]:
+    """``user``'s export of their organization ``slug``: the org and the audited document.
+
+    Refused as ``exportable_org`` refuses (404, or 403 ``not_an_admin``);
+    the export is audited in the name of ``user``'s membership there.
+    """
+    org = exportable_org(user, slug)
+    actor = audit.actor_for(user, org)
+    return org, audited_document(org, actor=actor, payloads=payloads)

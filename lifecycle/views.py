@@ -8,7 +8,6 @@ from django.http import HttpRequest, HttpResponseBase
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_http_methods
 
-from audit import services as audit
 from lifecycle import export
 from lifecycle.api import attachment
 from ony.refusal import Refusal
@@ -18,13 +17,13 @@ from ony.refusal import Refusal
 def export_page(request: HttpRequest, slug: str) -> HttpResponseBase:
     """GET: what an export holds, and a button; POST: the download (org admins only)."""
     try:
+        if request.method == "POST":
+            payloads = request.POST.get("payloads") == "on"
+            org, chunks = export.for_person(request.user, slug, payloads=payloads)
+            return attachment(chunks, org.slug)
         org = export.exportable_org(request.user, slug)
     except Refusal as refusal:
         raise PermissionDenied(refusal.detail) from None
-    if request.method == "POST":
-        payloads = request.POST.get("payloads") == "on"
-        actor = audit.actor_for(request.user, org)
-        return attachment(export.start(org, actor=actor, payloads=payloads), org.slug)
     context = {
         **admin.site.each_context(request),
         "title": f"Export {org.name}'s data",

@@ -47,9 +47,9 @@ def display_names(public_ids: Iterable[str], org: Organization | int) -> dict[st
     """
     wanted = set(public_ids)
     names: dict[str, str] = {}
-    members = Membership.objects.for_org(org).filter(public_id__in=wanted).select_related("user")
-    for member in members:
-        names[member.public_id] = member.user.full_name or member.user.email
+    members = Membership.all_objects.for_org(org).filter(public_id__in=wanted)
+    for member in members.select_related("user"):
+        names[member.public_id] = member.display_name
     for user in User.objects.filter(public_id__in=wanted - set(names)):
         names[user.public_id] = user.full_name or user.email
     return names

@@ -27,7 +27,7 @@ from django_otp.oath import TOTP
 from audit import services as audit
 from audit.events import SYSTEM, Event
 from ony import signals
-from ony.models import Invitation, Membership, Organization, TOTPDevice, User
+from ony.models import ApiToken, Invitation, Membership, Organization, TOTPDevice, User
 from ony.models.totp import KEY_BYTES
 from ony.models.user import normalize_email
 from ony.phone import normalize_e164
@@ -266,7 +266,7 @@ def erase_member(membership: Membership, *, actor: str) -> bool:
         Membership.all_objects.select_for_update().filter(pk=membership.pk).order_by("pk").first()
     )
     if current is None or current.erased_at is not None:
-        raise ValidationError("This member was already erased.", code="already_erased")
+        raise ValidationError("This member was already erased or removed.", code="already_erased")
     if current.role in MANAGE and _lock_admins(current.org) <= 1:
         raise _refuse_last_admin()
     # The account's row is locked before its other memberships are counted, so
@@ -303,6 +303,10 @@ def _delete_account(user: User, name: str) -> None:
     """Delete an account no organization holds, with its login records (django-axes);
     the admin's history names it ``name`` from now on."""
     _rename_in_admin_log(User, [user.pk], name)
+    # Its API tokens' and authenticators' names in the history name it too.
+    _rename_in_admin_log(ApiToken, list(user.api_tokens.values_list("pk", flat=True)), name)
+    devices = TOTPDevice.objects.filter(user=user).values_list("pk", flat=True)
+    _rename_in_admin_log(TOTPDevice, list(devices), name)
     for records in (AccessAttempt, AccessFailureLog, AccessLog):
         records.objects.filter(username__iexact=user.email).delete()
     user.delete()  # authenticator devices and API tokens go with it (CASCADE)

@@ -49,9 +49,7 @@ class CallAttemptAdmin(ReadOnlyOrgAdmin[CallAttempt]):
 
     @admin.display(description="Approver")
     def member_name(self, obj: CallAttempt) -> str:
-        if obj.member is None:
-            return "(removed)"
-        return str(obj.member.user) if obj.member.user else f"{obj.member.public_id} (erased)"
+        return obj.member.display_name if obj.member else "(removed)"
 
     @admin.display(description="Phone")
     def phone(self, obj: CallAttempt) -> str:

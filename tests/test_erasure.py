@@ -74,7 +74,10 @@ class ErasureTestCase(OnyTestCase):
         AccessAttempt.objects.create(
             username=BOB_EMAIL, ip_address="127.0.0.1", failures_since_start=1
         )
-        for obj in (self.bob_m, self.bob):  # the admin's history, as a change there writes it
+        token = ApiToken.objects.get(user=self.bob)
+        authenticator = TOTPDevice.objects.get(user=self.bob)
+        # The admin's history, as changes there write it.
+        for obj in (self.bob_m, self.bob, token, authenticator):
             LogEntry.objects.create(
                 user=self.alice,
                 content_type=ContentType.objects.get_for_model(obj),
@@ -115,7 +118,7 @@ class EraseTests(ErasureTestCase):
         call_command("dumpdata", "--all", stdout=out)  # every table Django knows
         for personal in (BOB_EMAIL, BOB_PHONE, BOB_SLACK, BOB_TELEGRAM, "D0BOBCHAN"):
             self.assertNotIn(personal, out.getvalue())
-        self.assertEqual(LogEntry.objects.count(), 2)  # what was done stays, not whom it named
+        self.assertEqual(LogEntry.objects.count(), 4)  # what was done stays, not whom it named
 
     def test_the_chain_records_it_and_still_verifies(self):
         services.erase_member(self.bob_m, actor=self.alice_m.public_id)
@@ -164,7 +167,7 @@ class EraseTests(ErasureTestCase):
 
     def test_the_export_lists_only_the_pseudonym(self):
         services.erase_member(self.bob_m, actor=self.alice_m.public_id)
-        text = "".join(export.start(self.acme, actor="system"))
+        text = "".join(export.audited_document(self.acme, actor="system"))
         [erased] = [m for m in json.loads(text)["members"] if m["id"] == self.bob_m.public_id]
         self.assertEqual(set(erased), {"id", "role", "erased_at"})
         self.assertNotIn(BOB_EMAIL, text)
@@ -173,8 +176,12 @@ class EraseTests(ErasureTestCase):
         services.erase_member(self.bob_m, actor=self.alice_m.public_id)
         page = self.client_for(self.alice).get(f"/admin/handoffs/handoff/{self.decided.pk}/change/")
         self.assertEqual(page.status_code, 200)
-        self.assertContains(page, self.bob_m.public_id)
+        self.assertContains(page, f"by {self.bob_m.public_id} (erased)")
         self.assertNotContains(page, BOB_EMAIL)
+        calls = self.client_for(self.alice).get("/admin/telephony/callattempt/")
+        self.assertContains(calls, f"{self.bob_m.public_id} (erased)")
+        listed = self.client_for(self.alice).get("/admin/handoffs/handoff/?status=all")
+        self.assertEqual(listed.status_code, 200)
         audit = self.client_for(self.alice).get("/admin/audit/auditentry/")
         self.assertEqual(audit.status_code, 200)
 

@@ -240,6 +240,20 @@ class OfflineVerificationTests(ExportTestCase):
         self.assertIn(f"export of {self.acme.public_id}: OK", out)
         self.assertIn("2 signed checkpoints matched", out)
 
+    def test_it_answers_in_json_and_takes_no_org_or_witness(self):
+        text, _ = self.exported()
+        path = self.write(text)
+        out = StringIO()
+        call_command("verify_chain", "--from-export", path, "--json", stdout=out)
+        summary = json.loads(out.getvalue())
+        [chain] = summary["chains"]
+        self.assertEqual((summary["ok"], chain["org_id"]), (True, self.acme.public_id))
+        self.assertEqual(chain["checkpoints_checked"], 2)
+        for extra in (["--org", "acme"], ["--witness", f"1:{'0' * 64}"]):
+            with self.subTest(extra), self.assertRaises(CommandError) as ctx:
+                call_command("verify_chain", "--from-export", path, *extra)
+            self.assertEqual(ctx.exception.returncode, 2)
+
     def test_a_changed_entry_or_a_removed_one_breaks_it(self):
         _, document = self.exported()
         changed = json.loads(json.dumps(document))
@@ -350,7 +364,7 @@ class SnapshotTests(TransactionTestCase):
         acme = services.create_organization(name="Acme", slug="acme", actor="system")
         alice = make_person(acme, "alice@acme.test", "admin")
         pending = make_handoff(enroll_device(acme).device, "db.migrate")
-        chunks = export.start(acme, actor="system")
+        chunks = export.audited_document(acme, actor="system")
         head = next(chunks)  # the document's moment is taken
 
         def meanwhile() -> None:

@@ -3,7 +3,7 @@
 Dependencies point one way, from the bottom up:
 
     ony (core) <- audit <- ony (organizations) <- devices <- handoffs <- telephony, chat
-    <- lifecycle (retention, export, erasure: reads and prunes every app's data)
+    <- lifecycle (retention and exports: reads and prunes every app's data)
     <- ony.urls (the project's URLs, which wire every app together)
 
 A module imports only from its own layer's app or from layers below it;

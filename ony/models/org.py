@@ -269,7 +269,10 @@ class Membership(OrgOwned):
     erased_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     # Class attributes, as OrgOwned's is (django-stubs); their types are inferred.
-    # The first is the default manager (the admin's, forms', related lookups').
+    # The first is the default manager (the admin's, forms', reverse relations'
+    # such as org.memberships). Following a foreign key to a membership
+    # (handoff.decided_by, attempt.member, device.owner) uses the base manager
+    # and may find an erased one, whose user is None: use display_name.
     objects: ClassVar = MembershipManager()
     all_objects: ClassVar = MembershipQuerySet.as_manager()
 
@@ -283,6 +286,13 @@ class Membership(OrgOwned):
         if self.user is None:
             return f"erased member {self.public_id} of {self.org}"
         return f"{self.user} in {self.org} ({self.role})"
+
+    @property
+    def display_name(self) -> str:
+        """How pages name this member: their name or email, or the pseudonym once erased."""
+        if self.user is None:
+            return f"{self.public_id} (erased)"
+        return self.user.full_name or self.user.email
 
     @property
     def person(self) -> User:

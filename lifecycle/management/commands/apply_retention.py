@@ -1,7 +1,7 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from lifecycle import retention
-from ony.models import Organization
+from ony import commands
 
 
 def describe(slug: str, counts: retention.Counts, dry_run: bool) -> str:
@@ -30,10 +30,7 @@ class Command(BaseCommand):
         if options["org"] is None:
             results = retention.apply_all(dry_run=dry_run)
         else:
-            slug = options["org"]
-            org = Organization.objects.filter(slug=slug).first()
-            if org is None:
-                raise CommandError(f"No organization with the slug {slug!r}.", returncode=2)
+            org = commands.organization(options["org"])
             results = {org.slug: retention.apply(org, dry_run=dry_run)}
         for slug, counts in results.items():
             self.stdout.write(describe(slug, counts, dry_run))

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from audit.events import SYSTEM
 from lifecycle import export
-from ony.models import Organization
+from ony import commands
 
 
 class Command(BaseCommand):
@@ -25,12 +25,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        org = Organization.objects.filter(slug=options["org"]).first()
-        if org is None:
-            raise CommandError(f"No organization with the slug {options['org']!r}.", returncode=2)
+        org = commands.organization(options["org"])
         path = options["output"]
         if not path:
-            for chunk in export.start(org, actor=SYSTEM, payloads=options["payloads"]):
+            for chunk in export.audited_document(org, actor=SYSTEM, payloads=options["payloads"]):
                 self.stdout.write(chunk, ending="")
             return
         try:  # opened first: a file that cannot be written is no export to audit
@@ -39,5 +37,5 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"Cannot write {path}: {exc.strerror}.", returncode=2) from None
         with open(descriptor, "w", encoding="utf-8") as out:
-            out.writelines(export.start(org, actor=SYSTEM, payloads=options["payloads"]))
+            out.writelines(export.audited_document(org, actor=SYSTEM, payloads=options["payloads"]))
         self.stderr.write(f"Wrote the export of {org.slug} to {path}.")

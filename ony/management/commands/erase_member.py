@@ -2,8 +2,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from audit.events import SYSTEM
-from ony import services
-from ony.models import Membership, Organization
+from ony import commands, services
+from ony.models import Membership
 
 
 class Command(BaseCommand):
@@ -20,9 +20,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        org = Organization.objects.filter(slug=options["org"]).first()
-        if org is None:
-            raise CommandError(f"No organization with the slug {options['org']!r}.", returncode=2)
+        org = commands.organization(options["org"])
         membership = Membership.all_objects.for_org(org).filter(public_id=options["member"]).first()
         if membership is None:
             raise CommandError(f"No member {options['member']!r} in {org.slug}.", returncode=2)
