@@ -25,8 +25,9 @@ def test_an_admin_sees_retention_exports_and_erases(live_server, page, tmp_path)
     alice = make_person(acme, "alice@acme.test", Role.ADMIN, "+14155550101").person
     bob = make_person(acme, "bob@acme.test", Role.MEMBER, "+14155550102")
     old = make_handoff(enroll_device(acme).device, "db.migrate", payload="diff --git")
+    created = old.created_at - timedelta(days=40)
     Handoff.objects.filter(pk=old.pk).update(
-        status=Status.APPROVED, created_at=old.created_at - timedelta(days=40)
+        status=Status.APPROVED, created_at=created, deadline=created + timedelta(minutes=10)
     )
     retention.apply(acme)
 
