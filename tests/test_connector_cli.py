@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 from unittest import mock
 
+from django.core.management import call_command
 from django.db import connection
 from django.test import LiveServerTestCase, SimpleTestCase
 from prometheus_client import REGISTRY
@@ -214,7 +215,13 @@ class StatusTests(LiveConnectorTestCase):
         witness = settings.read_witness(self.home.directory)
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
         self.assertIn("status:  active", result.stdout)
-        self.assertIn(f"--witness {witness[0]}:{witness[1]}", result.stdout)
+        # The auditor's command runs as printed.
+        printed = next(line for line in result.stdout.splitlines() if "manage.py" in line)
+        args = shlex.split(printed.split("manage.py verify_chain", 1)[1])
+        self.assertEqual(args, ["--org", "acme", "--witness", f"{witness[0]}:{witness[1]}"])
+        out = io.StringIO()
+        call_command("verify_chain", *args, stdout=out)
+        self.assertIn(f"acme: witness #{witness[0]} matches", out.getvalue())
 
     def test_it_fails_for_a_revoked_device(self):
         self.enrolled()

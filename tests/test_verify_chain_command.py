@@ -112,6 +112,7 @@ class VerifyChainCommandTests(OnyTestCase):
         status, out, _ = run("--org", "acme", "--witness", f"{seq}:{digest}")
         self.assertEqual(status, 0)
         self.assertIn("; 0 signed checkpoints and 1 witness matched", out)
+        self.assertIn(f"acme: witness #{seq} matches", out)
         audit.append(self.acme, Event.DEVICE_ENROLLED, SYSTEM, "dev_aa11")
         self.assertEqual(run("--org", "acme", "--witness", f"{seq}:{digest}")[0], 0)
         wrong = f"{seq}:{'0' * 64}"

@@ -225,9 +225,8 @@ def status(args: argparse.Namespace) -> int:
     if witness:
         seq, digest = witness
         print(f"witness: audit entry {seq} = {digest}")
-        print(
-            f"         (an auditor checks it with: manage.py verify_chain --witness {seq}:{digest})"
-        )
+        print("         an auditor checks it with:")
+        print(f"         manage.py verify_chain --org {config.org} --witness {seq}:{digest}")
     else:
         print("witness: none yet (no verified verdict so far)")
     try:

@@ -73,6 +73,9 @@ class Command(BaseCommand):
         else:
             for report in reports:
                 self.stdout.write(describe(report.org.slug, report.result))
+                if report.ok:  # each witness by name: it is what its holder asked about
+                    for witness in witnesses:
+                        self.stdout.write(f"{report.org.slug}: witness #{witness.seq} matches")
         if not ok:
             raise CommandError("audit chain verification failed", returncode=1)
 
