@@ -36,6 +36,8 @@ ORGANIZATIONS = (
     "ony.management.commands.seed_demo",
     "ony.management.commands.totp_device",
     "ony.management.commands.erase_member",
+    "ony.management.commands.create_org",
+    "ony.management.commands.invite",
 )
 #: ``ony`` modules that wire the apps together: the URLs, the app config whose
 #: ``ready()`` connects receivers, and the dashboard's index, which reads them all.
