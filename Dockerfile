@@ -10,6 +10,8 @@ RUN useradd --system --uid 10001 --home-dir /app ony
 COPY requirements.txt .
 RUN pip install -r requirements.txt
 COPY . .
+# var/ holds run-time state (beat's schedule): the only folder the app writes.
+RUN chown ony /app/var
 # collectstatic needs settings to load; the development keys used for this one
 # command are not baked into the image (nothing is written but static files).
 RUN DEBUG=1 ONY_ENV_FILE= python manage.py collectstatic --noinput

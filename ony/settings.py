@@ -208,6 +208,11 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+# Beat's record of when each task last ran: run-time state, in var/ (ignored
+# by git, writable by the container's user), never the repository's root.
+CELERY_BEAT_SCHEDULE_FILENAME = env.str(
+    "CELERY_BEAT_SCHEDULE_FILENAME", default=str(BASE_DIR / "var" / "celerybeat-schedule")
+)
 # Without beat (the embedded mode) nothing would sign the chains' heads: sign
 # each organization's head as each transaction that appended to it commits.
 ONY_CHECKPOINT_ON_COMMIT = env.bool("ONY_CHECKPOINT_ON_COMMIT", default=not REDIS_URL)

@@ -20,6 +20,12 @@ class CeleryTests(SimpleTestCase):
         if settings.REDIS_URL:
             self.assertEqual(app.conf.broker_url, settings.REDIS_URL)
 
+    def test_beat_keeps_its_schedule_in_the_ignored_state_folder(self):
+        state = settings.BASE_DIR / "var"
+        self.assertEqual(app.conf.beat_schedule_filename, str(state / "celerybeat-schedule"))
+        self.assertTrue(state.is_dir())  # in every checkout: beat cannot create it
+        self.assertEqual((state / ".gitignore").read_text().splitlines()[1:], ["*", "!.gitignore"])
+
     def test_it_runs_a_task(self):
         with running_worker():
             result = multiply.delay(6, 7)
