@@ -48,9 +48,9 @@ format: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-## check: Django's system checks, including the deployment ones
+## check: Django's system checks, the deployment ones and those that need the database
 check: $(VENV)/.installed
-	$(BIN)/python manage.py check --deploy
+	$(BIN)/python manage.py check --deploy --database default
 
 ## worker: a Celery worker with beat, for a server that has REDIS_URL set
 worker: $(VENV)/.installed
