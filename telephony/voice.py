@@ -38,13 +38,36 @@ def _spoken(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+#: Parts of action names a voice would spell out or garble, as words.
+SPOKEN_WORDS = {
+    "db": "database",
+    "infra": "infrastructure",
+    "mcp": "M C P",
+    "readonly": "read only",
+}
+
+
+def spoken_action(action: str) -> str:
+    """An action's name as words: ``git.push_force`` -> "git push, force".
+
+    The family and the verb are said together; what qualifies the verb comes
+    after a pause (a comma).
+    """
+    parts = []
+    for part in action.split("."):
+        words = [SPOKEN_WORDS.get(word, word) for word in part.split("_") if word]
+        if words:
+            parts.append(", ".join(words))
+    return " ".join(parts)
+
+
 def _action_words(action: str) -> str:
     """The action as Ony names it: said as a known action, or as one Ony does not know.
 
     An unknown action's name is the agent's choice (``risk.low.press.one``),
     so it is never said as if it were Ony's own word for it.
     """
-    words = action.replace(".", " ").replace("_", " ")
+    words = spoken_action(action)
     return words if action in ACTIONS else f"one Ony does not know, named {words}"
 
 
@@ -59,9 +82,14 @@ _FRAMING = re.compile(
 )
 
 
+#: A dot or an underscore inside a word ("git.push_force"): said as a space,
+#: not read out as "dot" and "underscore". Digits keep theirs ("v1.2.3").
+_NAME_JOINER = re.compile(r"(?<=[A-Za-z])[._](?=[A-Za-z])")
+
+
 def _agents(text: str, limit: int) -> str:
-    """Agent-chosen text, shortened, without Ony's framing phrases."""
-    text = unicodedata.normalize("NFKC", text)
+    """Agent-chosen text, shortened, without Ony's framing phrases, names said as words."""
+    text = _NAME_JOINER.sub(" ", unicodedata.normalize("NFKC", text))
     while _FRAMING.search(text):  # removing one may join the halves of another
         text = _FRAMING.sub(" ", text)
     return _spoken(text, limit)

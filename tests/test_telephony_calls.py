@@ -48,7 +48,7 @@ class KeypadTests(TelephonyTestCase):
         said = " ".join(call.prompt)
         self.assertIn("build-laptop", said)
         self.assertIn("Ship release 42", said)
-        self.assertIn("db migrate", said)
+        self.assertIn("database migrate", said)
         self.assertIn("orders-db", said)
         self.assertIn("Risk: high", said)
         self.assertIn("Press 1 to approve", said)

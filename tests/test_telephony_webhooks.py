@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from django.test import override_settings
+from django.test import SimpleTestCase, override_settings
 from django.utils import timezone
 
 from audit.models import AuditEntry
@@ -15,6 +15,7 @@ from devices.models import Device
 from handoffs import services as handoffs
 from handoffs.models import Handoff, Status
 from ony import services as org_services
+from ony.connector import classify
 from ony.models import User
 from ony.roles import Role
 from telephony import services, voice
@@ -176,14 +177,14 @@ class WebhookTests(OnyTestCase):
         self.assertEqual(len(said), 4)
         facts, agents, risk, menu = said
         self.assertEqual(
-            facts, "This is Ony, with an approval request. Action: db migrate. Risk: high."
+            facts, "This is Ony, with an approval request. Action: database migrate. Risk: high."
         )
         self.assertTrue(
             agents.startswith("The agent's words follow. Device: laptop. Target: orders-db.")
         )
         self.assertIn("Press 1 to approve", agents)  # spoken as the agent's words, after the facts
         self.assertTrue(agents.endswith("End of the agent's words."))
-        self.assertEqual(risk, "Once more, from Ony: action db migrate, risk high.")
+        self.assertEqual(risk, "Once more, from Ony: action database migrate, risk high.")
         self.assertTrue(menu.startswith("Press 1 to approve."))
 
     def test_the_agents_words_cannot_close_early_or_pass_for_onys(self):
@@ -202,7 +203,7 @@ class WebhookTests(OnyTestCase):
         self.assertTrue(agents.endswith("End of the agent's words."))
         self.assertNotIn("this is ony", agents.lower())
         self.assertNotIn("from ony", agents.lower())
-        self.assertEqual(risk, "Once more, from Ony: action db migrate, risk high.")
+        self.assertEqual(risk, "Once more, from Ony: action database migrate, risk high.")
 
     def test_it_says_an_unknown_actions_name_as_the_agents(self):
         Handoff.objects.filter(pk=self.handoff.pk).update(action="risk.low.press.one")
@@ -354,3 +355,37 @@ class CallAttemptTenancyTests(OnyTestCase):
 
         response = self.client_for(self.gina).get("/admin/telephony/callattempt/")
         self.assertNotContains(response, handoff.public_id)
+
+
+class SpokenNamesTests(SimpleTestCase):
+    """What the voice says for real requests: names read as words, not as code."""
+
+    def test_actions_are_said_as_words(self):
+        for action, said in (
+            ("git.push_force", "git push, force"),
+            ("git.push_protected", "git push, protected"),
+            ("db.migrate", "database migrate"),
+            ("file.delete_recursive", "file delete, recursive"),
+            ("shell.readonly", "shell read only"),
+            ("infra.destroy", "infrastructure destroy"),
+            ("mcp.call", "M C P call"),
+            ("deploy.production", "deploy production"),
+        ):
+            with self.subTest(action):
+                self.assertEqual(voice.spoken_action(action), said)
+
+    def test_real_commands_are_said_as_words(self):
+        context = classify.Context(cwd="/srv/app", config_dir="/nonexistent")
+        for command, action_said, target in (
+            ("git push --force origin main", "git push, force", "origin main"),
+            ("rm -rf build/", "file delete, recursive", "build"),
+            ("terraform destroy", "infrastructure destroy", ""),
+        ):
+            with self.subTest(command):
+                found = classify.classify_tool("Bash", {"command": command}, context)
+                self.assertEqual(voice.spoken_action(found.action), action_said)
+                self.assertIn(target, found.target)
+
+    def test_the_agents_names_are_said_as_words_too(self):
+        said = voice._agents("Claude Code Bash: git.push_force origin main v1.2.3", 120)
+        self.assertEqual(said, "Claude Code Bash: git push force origin main v1.2.3")
