@@ -179,6 +179,26 @@ class RequestTests(LiveConnectorTestCase):
         self.assertEqual((code, outcome["decision"]), (cli.EXIT_TIMEOUT, "timeout"))
         self.assertEqual(Handoff.objects.latest("id").status, Status.CANCELLED)
 
+    def test_it_says_on_stderr_what_it_asked_and_what_it_waits_for(self):
+        self.enrolled()
+        decided = ony(
+            self.home, "request", "--action", "file.read", "--target", "x", "--title", "t"
+        )
+        self.assertRegex(decided.stderr, r"ony: req_\w+ \(risk low\) was decided at once")
+        self.assertIn("ony: approve:", decided.stderr)
+        waited = ony(
+            self.home,
+            "request",
+            *("--action", "deploy.production", "--target", "prod", "--title", "t"),
+            *("--wait", "1"),
+        )
+        request_id = Handoff.objects.get(action="deploy.production").public_id
+        self.assertIn(
+            f"ony: asked for {request_id} (risk critical); waiting for a person", waited.stderr
+        )
+        self.assertIn("ony: timeout:", waited.stderr)
+        self.assertEqual(waited.returncode, cli.EXIT_TIMEOUT)
+
     def test_errors_exit_1(self):
         self.enrolled(server="http://127.0.0.1:9")
         code, outcome = self.request("file.read")

@@ -21,6 +21,7 @@ from ony.connector import config as settings
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
+    from typing import Any
 
 #: ``ony request`` exit statuses.
 EXIT_APPROVED, EXIT_ERROR, EXIT_USAGE, EXIT_DENIED, EXIT_ASK, EXIT_TIMEOUT = 0, 1, 2, 3, 4, 5
@@ -185,6 +186,7 @@ def request(args: argparse.Namespace) -> int:
         summary=args.summary,
         payload=payload,
         wait=args.wait,
+        on_created=say_created,
     )
     if args.json:
         print(
@@ -200,6 +202,19 @@ def request(args: argparse.Namespace) -> int:
     else:
         print(f"ony: {outcome.decision}: {outcome.detail}", file=sys.stderr)
     return EXIT_BY_DECISION[outcome.decision]
+
+
+def say_created(handoff: dict[str, Any]) -> None:
+    """On stderr, as soon as the server has the request: what it is and what happens next."""
+    risk, request_id = handoff.get("risk"), handoff.get("request_id")
+    if handoff.get("verdict") is not None:
+        print(f"ony: {request_id} (risk {risk}) was decided at once", file=sys.stderr)
+        return
+    print(
+        f"ony: asked for {request_id} (risk {risk}); waiting for a person's decision "
+        f"(a call, the dashboard or chat), until {handoff.get('expires_at')} at the latest",
+        file=sys.stderr,
+    )
 
 
 def status(args: argparse.Namespace) -> int:

@@ -97,8 +97,13 @@ def ask(
     deadline: float,
     *,
     clock: Callable[[], float] = time.monotonic,
+    on_created: Callable[[dict[str, Any]], None] | None = None,
 ) -> Outcome:
-    """Create the handoff; wait until ``deadline`` (a ``clock`` time) for a verified verdict."""
+    """Create the handoff; wait until ``deadline`` (a ``clock`` time) for a verified verdict.
+
+    ``on_created`` is called with the server's handoff once it exists (for
+    a person watching: its id, risk and expiry), before any wait.
+    """
     server = Server(config.server, config.device_token)
     nonce = urlsafe_b64(os.urandom(24))
     request_id = None
@@ -110,6 +115,8 @@ def ask(
             raise refusal(status, data)
         handoff = _handoff(data, request)
         request_id = handoff["request_id"]
+        if on_created is not None:
+            on_created(handoff)
         expected = verdicts.Expected(
             config.device_id, request_id, nonce, request.action, request.target, handoff["risk"]
         )

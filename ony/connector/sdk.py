@@ -25,7 +25,14 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from ony.connector import config as settings
-from ony.connector.handoff import MAX_PAYLOAD_CHARS, Outcome, Request, ask, text
+from ony.connector.handoff import (
+    CANCEL_RESERVE_SECONDS,
+    MAX_PAYLOAD_CHARS,
+    Outcome,
+    Request,
+    ask,
+    text,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -59,9 +66,14 @@ class Ony:
         summary: str = "",
         payload: str | None = None,
         wait: float | None = None,
+        on_created: Callable[[dict[str, Any]], None] | None = None,
     ) -> Outcome:
-        """Ask and wait up to ``wait`` seconds (default: the configured deadline). Never raises."""
-        seconds = self.config.deadline_seconds if wait is None else wait
+        """Ask and wait up to ``wait`` seconds (default: the configured deadline). Never raises.
+
+        With ``wait`` the answer is waited for that long, and the request then
+        withdrawn (which takes a moment more); ``on_created`` as in ``ask``.
+        """
+        seconds = self.config.deadline_seconds if wait is None else wait + CANCEL_RESERVE_SECONDS
         request = Request(
             action=action,
             target=target,
@@ -70,7 +82,7 @@ class Ony:
             payload=None if payload is None else text(payload, MAX_PAYLOAD_CHARS),
             agent_session_id=self.session,
         )
-        return ask(self.config, request, time.monotonic() + seconds)
+        return ask(self.config, request, time.monotonic() + seconds, on_created=on_created)
 
     def require(self, action: str, target: str, **kwargs: Any) -> Outcome:
         """Like ``request``, but raises ``NotApproved`` unless the answer is a verified approval."""
