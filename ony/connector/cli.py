@@ -41,6 +41,7 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="ony", description="Ask Ony before an agent does something risky."
     )
+    root.add_argument("--version", action="version", version=f"ony {installed_version()}")
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     enroll = commands.add_parser("enroll", help="enroll this machine as a device")
@@ -77,6 +78,16 @@ def parser() -> argparse.ArgumentParser:
 
     commands.add_parser("status", help="server reachable, device valid, last witnessed audit head")
     return root
+
+
+def installed_version() -> str:
+    """The installed distribution's version (``pip install``), else that it is not installed."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("ony")
+    except metadata.PackageNotFoundError:
+        return "(not installed: run from a checkout)"
 
 
 def main(argv: list[str] | None = None) -> int:
