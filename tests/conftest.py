@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+import redis
+from django.conf import settings
 from django.db.backends.postgresql.operations import DatabaseOperations
 
 
@@ -30,3 +32,28 @@ def _flush_past_audit_triggers():
     DatabaseOperations.execute_sql_flush = execute_sql_flush
     yield
     DatabaseOperations.execute_sql_flush = original
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _leave_redis_as_found():
+    """Purge what the suite queues and stores in its Redis database, before and after.
+
+    Tasks left queued (a handoff's expiry scheduled minutes ahead, say) would
+    otherwise wait there for the next worker, and results and cache keys pile
+    up run after run. Only with REDIS_URL (CI gives the suite a database of
+    its own), and only the suite's kinds of keys.
+    """
+    if not settings.REDIS_URL:
+        yield
+        return
+    client = redis.Redis.from_url(settings.REDIS_URL)
+
+    def purge() -> None:
+        for pattern in ("celery", "celery-task-meta-*", "_kombu.*", "unacked*", "ony:*"):
+            for key in client.scan_iter(match=pattern, count=1000):
+                client.delete(key)
+
+    purge()
+    yield
+    purge()
+    client.close()
