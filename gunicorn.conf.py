@@ -10,6 +10,14 @@ import os
 import subprocess
 import sys
 
+# This file's folder is the project's: importable whatever folder gunicorn
+# starts in and however Ony was installed.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from ony.logs import filters, formatter
+
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain")
+
 # Web processes borrow database connections from a pool (docs/configuration.md):
 # a woken long-poll re-reads in about 10 ms instead of opening a connection.
 # Workers load the application after forking (no preload), so each gets its own.
@@ -25,28 +33,32 @@ graceful_timeout = 35  # let 30 s long-polls finish on restart
 accesslog = "-"
 # The path without its query string, and no referrer: query strings carry
 # searches (a member's email, a phone number) that have no place in a log.
-access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"'
+# The last field is the request's id (X-Request-ID), as Ony's own lines name it.
+access_log_format = (
+    '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s" %({x-request-id}o)s'
+)
 # Gunicorn's own loggers (access and errors) go through the same redaction as
 # Django's (phone numbers and emails masked, credentials blanked).
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "ony.redaction.RedactingFilter"}},
+    "filters": filters(),
     "formatters": {
-        "error": {"format": "%(asctime)s [%(process)d] [%(levelname)s] %(message)s"},
-        "access": {"format": "%(message)s"},
+        # LOG_FORMAT=json: JSON lines, as Django's and the worker's (ony.logs).
+        "error": formatter(LOG_FORMAT, "%(asctime)s [%(process)d] [%(levelname)s] %(message)s"),
+        "access": formatter(LOG_FORMAT, "%(message)s"),
     },
     "handlers": {
         "error": {
             "class": "logging.StreamHandler",
             "formatter": "error",
-            "filters": ["redact"],
+            "filters": ["request_id", "redact"],
             "stream": "ext://sys.stderr",
         },
         "access": {
             "class": "logging.StreamHandler",
             "formatter": "access",
-            "filters": ["redact"],
+            "filters": ["request_id", "redact"],
             "stream": "ext://sys.stdout",
         },
     },

@@ -18,7 +18,7 @@ import environ
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from ony import keys
+from ony import keys, logs
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -95,6 +95,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "ony.logs.request_id_middleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "ony.middleware.refuse_nul_characters",
@@ -381,16 +382,21 @@ TELEGRAM_API_URL = env.str("TELEGRAM_API_URL", default="https://api.telegram.org
 ONY_DEMO_PASSWORD = env.str("ONY_DEMO_PASSWORD", default="")
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# Log lines as text or as JSON (one object a line, for a log pipeline); each
+# names the request or task it belongs to (docs/configuration.md).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in logs.FORMATS:
+    raise ImproperlyConfigured(f"LOG_FORMAT is {LOG_FORMAT!r}: use plain or json.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "ony.redaction.RedactingFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": logs.filters(),
+    "formatters": {"line": logs.formatter(LOG_FORMAT)},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["redact"],
+            "formatter": "line",
+            "filters": ["request_id", "redact"],
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},

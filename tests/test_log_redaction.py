@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import logging.config
 import os
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from django.test import Client, SimpleTestCase, TransactionTestCase
 from audit.events import SYSTEM
 from ony import services as org_services
 from ony.celery import app
+from ony.logs import RequestIdFilter, formatter
 from ony.phone import contains_phone_number
 from ony.redaction import RedactingFilter, redact
 from tests import log_probe
@@ -152,21 +154,45 @@ class GunicornLogTests(TransactionTestCase):
         for secret in ("alice", "acme.test", "555-0101", "555%20", "415-555"):
             self.assertNotIn(secret, output)
 
+    def test_with_log_format_json_log_lines_are_json_and_name_their_request(self):
+        org_services.create_organization(name="Acme", slug="acme", actor=SYSTEM)
+        port = free_port()
+        with tempfile.TemporaryFile() as log:
+            server = start_gunicorn(port, {**shared_database_env(), "LOG_FORMAT": "json"}, log)
+            try:
+                until(lambda: get(port, "/healthz")[0] == 200, 60, "gunicorn to start")
+                get(port, "/no/such/page/(415)%20555-0101", {"X-Request-ID": "probe-42"})
+            finally:
+                server.terminate()
+                server.wait(30)
+            log.seek(0)
+            output = log.read().decode()
+        # Log lines are JSON; the start-up check's report (a warning about the
+        # simulator here) is the check command's text, not a log line.
+        lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+        self.assertIn('"message": "Listening at: http://127.0.0.1:', output)
+        django = [line for line in lines if line.get("logger") == "django.request"]
+        self.assertEqual([line["request_id"] for line in django], ["probe-42"])
+        self.assertIn("*** *** 0101", django[0]["message"])
+        access = [line for line in lines if line.get("logger") == "gunicorn.access"]
+        self.assertTrue(any(line["message"].endswith(" probe-42") for line in access))
+
 
 @unittest.skipUnless(settings.REDIS_URL, "needs a broker (REDIS_URL)")
 class WorkerLogTests(SimpleTestCase):
-    def test_a_real_workers_log_lines_are_masked(self):
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "PYTHONPATH": str(ROOT)}
+    def run_probe(self, **env: str) -> tuple[str, str]:
+        """(the worker's output, the probe task's id) after it logged a number and an email."""
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "PYTHONPATH": str(ROOT),
+            **env,
+        }
         command = [sys.executable, "-m", "celery", "-A", "ony", "worker", "--pool", "solo"]
         command += ["--loglevel", "INFO", "--include", "tests.log_probe", "-Q", log_probe.QUEUE]
         command += ["--without-mingle", "--without-gossip", "--without-heartbeat"]
         worker = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
+            command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
         try:
             result = app.send_task(
@@ -178,6 +204,57 @@ class WorkerLogTests(SimpleTestCase):
         finally:
             worker.terminate()
             output, _ = worker.communicate(timeout=30)
+        return output, result.id
+
+    def test_with_log_format_json_its_lines_are_json_and_name_their_task(self):
+        output, task_id = self.run_probe(LOG_FORMAT="json")
+        lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+        [probe] = [line for line in lines if line["message"].startswith("probe says:")]
+        self.assertEqual(probe["message"], "probe says: call +1 *** *** 0101 or write to [email]")
+        self.assertEqual(probe["request_id"], task_id)
+        self.assertNotIn("555-0101", output)
+
+    def test_a_real_workers_log_lines_are_masked(self):
+        output, _ = self.run_probe()
         self.assertIn("probe says: call +1 *** *** 0101 or write to [email]", output)
         self.assertNotIn("555-0101", output)
         self.assertNotIn("alice@", output)
+
+
+class JsonLogTests(SimpleTestCase):
+    """LOG_FORMAT=json: one JSON object a line, each with the request it belongs to."""
+
+    def capture(self) -> io.StringIO:
+        stream = io.StringIO()
+        handler = logging.StreamHandler(stream)
+        handler.addFilter(RequestIdFilter())
+        handler.addFilter(RedactingFilter())
+        handler.setFormatter(
+            logging.config.DictConfigurator({}).configure_formatter(formatter("json"))
+        )
+        logger = logging.getLogger("django.request")
+        logger.addHandler(handler)
+        self.addCleanup(logger.removeHandler, handler)
+        return stream
+
+    def test_each_line_is_json_with_the_requests_id_and_masked_text(self):
+        stream = self.capture()
+        response = Client().get("/no/such/page/(415)%20555-0101")
+        [line] = [json.loads(text) for text in stream.getvalue().splitlines()]
+        self.assertEqual(set(line), {"time", "level", "logger", "request_id", "message"})
+        self.assertEqual(line["request_id"], response["X-Request-ID"])
+        self.assertEqual((line["level"], line["logger"]), ("WARNING", "django.request"))
+        self.assertIn("*** *** 0101", line["message"])
+        self.assertNotIn("555", line["message"])
+
+    def test_a_proxys_plain_request_id_is_kept_and_any_other_replaced(self):
+        kept = Client().get("/healthz", HTTP_X_REQUEST_ID="lb-7f3a.9")
+        self.assertEqual(kept["X-Request-ID"], "lb-7f3a.9")
+        for sent in ("<script>", "x" * 65, "a b"):
+            replaced = Client().get("/healthz", HTTP_X_REQUEST_ID=sent)
+            self.assertRegex(replaced["X-Request-ID"], r"^[0-9a-f]{16}$")
+
+    def test_outside_a_request_the_id_is_a_dash(self):
+        record = logging.LogRecord("x", logging.INFO, __file__, 1, "hello", None, None)
+        RequestIdFilter().filter(record)
+        self.assertEqual(record.request_id, "-")
