@@ -25,13 +25,14 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt pyproject.toml | $
 .env:
 	umask 077 && $(PYTHON) -m ony.devenv > .env.tmp && mv .env.tmp .env
 
-## run: a working server with the demo organization on 127.0.0.1:8000 (SQLite, in-process tasks)
+## run: a working server with the demo organization on 127.0.0.1:$(PORT) (SQLite, in-process tasks)
+PORT ?= 8000
 run: $(VENV)/.installed .env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	@echo "To enroll an agent's machine as a device of the demo org (the token works once, for 15 minutes):"
 	$(BIN)/python manage.py enrollment_token --org demo
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	ONY_PUBLIC_URL=http://127.0.0.1:$(PORT) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 ## test: the whole suite (PostgreSQL and Redis when DATABASE_URL and REDIS_URL point at them)
 test: $(VENV)/.installed-dev
