@@ -14,6 +14,7 @@ import subprocess
 import time
 
 from django.test import Client, LiveServerTestCase
+from prometheus_client import REGISTRY
 
 from audit.events import SYSTEM
 from audit.models import AuditEntry
@@ -25,6 +26,7 @@ from ony.connector import config as settings
 from ony.roles import Role
 from tests.base import enroll_device
 from tests.connector import BASH_CALL, HOOK, ConnectorHome, decision_of
+from tests.servers import until
 
 READ_CALL = {**BASH_CALL, "tool_name": "Read", "tool_input": {"file_path": "/w/p/README.md"}}
 READ_CALL["cwd"] = "/w/p"
@@ -69,12 +71,23 @@ class HookTestCase(LiveServerTestCase):
         return json.loads(out)["hookSpecificOutput"]
 
     def pending_handoff(self) -> Handoff:
-        for _ in range(300):
-            handoff = Handoff.objects.filter(status=Status.PENDING).first()
-            if handoff is not None:
-                return handoff
-            time.sleep(0.05)
-        self.fail("the hook created no handoff")
+        """The handoff the hook created, once its long-poll is parked.
+
+        Only then is the live server idle: on SQLite this test and the server
+        share one connection, and a write of the test's while the server still
+        finishes the create (its on-commit work) would land in its transaction.
+        """
+        waiting = Handoff.objects.none()
+
+        def parked() -> bool:
+            if (REGISTRY.get_sample_value("ony_verdict_waiters") or 0) < 1:
+                return False
+            nonlocal waiting
+            waiting = Handoff.objects.filter(status=Status.PENDING)
+            return waiting.exists()
+
+        until(parked, 15, "the hook to wait for its verdict")
+        return waiting.get()
 
     def decide_through_the_api(self, handoff: Handoff, decision: str) -> None:
         _, token = api_tokens.create(self.bob, "test")
