@@ -10,11 +10,21 @@ import os
 import subprocess
 import sys
 
+import environ
+
 # This file's folder is the project's: importable whatever folder gunicorn
 # starts in and however Ony was installed.
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+PROJECT = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, PROJECT)
 
-from ony.logs import filters, formatter
+from ony.logs import filters, formatter  # noqa: E402 - after the path it needs
+
+# The same .env the settings read (ONY_ENV_FILE names another, "" none), so
+# WEB_CONCURRENCY, GUNICORN_BIND or LOG_FORMAT set there count here too; the
+# environment wins over the file, as in the settings.
+_env_file = os.environ.get("ONY_ENV_FILE", os.path.join(PROJECT, ".env"))
+if _env_file and os.path.exists(_env_file):
+    environ.Env.read_env(_env_file)
 
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain")
 

@@ -7,10 +7,12 @@ import json
 import logging
 import logging.config
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import unittest
+from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
@@ -157,8 +159,14 @@ class GunicornLogTests(TransactionTestCase):
     def test_with_log_format_json_log_lines_are_json_and_name_their_request(self):
         org_services.create_organization(name="Acme", slug="acme", actor=SYSTEM)
         port = free_port()
+        # Set in a .env file, which gunicorn's configuration reads as the settings do.
+        env_file = Path(tempfile.mkdtemp()) / ".env"
+        env_file.write_text("LOG_FORMAT=json\n")
+        self.addCleanup(shutil.rmtree, env_file.parent)
         with tempfile.TemporaryFile() as log:
-            server = start_gunicorn(port, {**shared_database_env(), "LOG_FORMAT": "json"}, log)
+            server = start_gunicorn(
+                port, {**shared_database_env(), "ONY_ENV_FILE": str(env_file)}, log
+            )
             try:
                 until(lambda: get(port, "/healthz")[0] == 200, 60, "gunicorn to start")
                 get(port, "/no/such/page/(415)%20555-0101", {"X-Request-ID": "probe-42"})
