@@ -197,7 +197,8 @@ else:
 
 # Celery (see ony/celery.py). Without Redis, tasks run in-process when they are
 # enqueued, which is what the embedded demo wants.
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+# (The in-memory broker named with its host: kombu warns about a missing one.)
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 # Embedded mode: tasks due later (a retry's delay, a round's pause, a

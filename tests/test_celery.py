@@ -20,6 +20,12 @@ class CeleryTests(SimpleTestCase):
         if settings.REDIS_URL:
             self.assertEqual(app.conf.broker_url, settings.REDIS_URL)
 
+    def test_the_embedded_mode_says_nothing_about_a_missing_broker_host(self):
+        if settings.REDIS_URL:
+            self.skipTest("the embedded mode has no broker")
+        with self.assertNoLogs("kombu", level="WARNING"):
+            app.connection_for_write().clone()
+
     def test_beat_keeps_its_schedule_in_the_ignored_state_folder(self):
         state = settings.BASE_DIR / "var"
         self.assertEqual(app.conf.beat_schedule_filename, str(state / "celerybeat-schedule"))
