@@ -11,6 +11,7 @@ import logging
 import os
 
 from celery import Celery, signals
+from django.conf import settings
 
 from ony.logs import JsonLines, RequestIdFilter, current_request_id
 from ony.redaction import RedactingFilter
@@ -32,7 +33,7 @@ def redact_worker_logs(logger: logging.Logger, **kwargs: object) -> None:
             handler.addFilter(RequestIdFilter())
         if not any(isinstance(f, RedactingFilter) for f in handler.filters):
             handler.addFilter(RedactingFilter())
-        if os.environ.get("LOG_FORMAT") == "json":
+        if settings.LOG_FORMAT == "json":
             handler.setFormatter(JsonLines())
 
 
