@@ -39,6 +39,14 @@ def events(org, subject: str) -> list[tuple[str, str]]:
 
 
 class KeypadTests(TelephonyTestCase):
+    def at_the_code_prompt(self):
+        """A critical request's call to Alice, answered, 1 pressed: the code is asked for."""
+        asking = self.ask(action="mystery.action")
+        call = self.ringing(ALICE_PHONE)
+        simulator.answer(call.sid)
+        simulator.press(call.sid, "1")
+        return asking, call
+
     def test_it_rings_the_first_approver_and_1_approves(self):
         ended = metric("ony_calls_ended_total", status="completed", outcome="approved")
         asking = self.ask(title="Ship release 42")
@@ -135,10 +143,7 @@ class KeypadTests(TelephonyTestCase):
         self.assertEqual(trail.count(("otp.failed", self.alice_m.public_id)), 1)
 
     def test_two_wrong_codes_deny(self):
-        asking = self.ask(action="mystery.action")
-        call = self.ringing(ALICE_PHONE)
-        simulator.answer(call.sid)
-        simulator.press(call.sid, "1")
+        asking, call = self.at_the_code_prompt()
         simulator.press(call.sid, self.wrong_code_of(self.alice_m))
         self.typing_takes_a_while(self.alice_m)
         simulator.press(call.sid, self.wrong_code_of(self.alice_m))
@@ -151,10 +156,7 @@ class KeypadTests(TelephonyTestCase):
         self.assertEqual(simulator.ringing(to=BOB_PHONE), [])
 
     def test_a_code_too_soon_after_a_wrong_one_is_asked_again_not_counted(self):
-        asking = self.ask(action="mystery.action")
-        call = self.ringing(ALICE_PHONE)
-        simulator.answer(call.sid)
-        simulator.press(call.sid, "1")
+        asking, call = self.at_the_code_prompt()
         simulator.press(call.sid, self.wrong_code_of(self.alice_m))
         simulator.press(call.sid, self.code_of(self.alice_m))  # within the throttle's delay
         self.assertIn("Too soon after a wrong code", " ".join(call.prompt))
