@@ -38,6 +38,7 @@ ORGANIZATIONS = (
     "ony.management.commands.erase_member",
     "ony.management.commands.create_org",
     "ony.management.commands.invite",
+    "ony.management.commands.api_token",
 )
 #: ``ony`` modules that wire the apps together: the URLs, the app config whose
 #: ``ready()`` connects receivers, and the dashboard's index, which reads them all.

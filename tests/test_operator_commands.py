@@ -9,7 +9,8 @@ from django.core.management import CommandError, call_command
 from django.test import TestCase, override_settings
 
 from audit.models import AuditEntry
-from ony.models import Invitation, Organization
+from ony import services
+from ony.models import ApiToken, Invitation, Organization
 
 
 def run(*args: str) -> str:
@@ -83,3 +84,36 @@ class InviteTests(TestCase):
         with self.assertRaises(CommandError):
             run("invite", "--org", "acme", "--email", "x@acme.test", "--role", "owner")
         self.assertFalse(Invitation.objects.exists())
+
+
+class ApiTokenTests(TestCase):
+    def setUp(self) -> None:
+        run("create_org", "--slug", "acme", "--name", "Acme")
+        services.add_member(
+            Organization.objects.get(), "alice@acme.test", actor="system", role="admin"
+        )
+
+    def test_it_prints_a_token_once_that_the_api_takes(self):
+        err = StringIO()
+        out = StringIO()
+        call_command(
+            "api_token", "--email", "Alice@acme.test", "--name", "exports", stdout=out, stderr=err
+        )
+        token = out.getvalue().strip()
+        self.assertIn("shown this once", err.getvalue())
+        self.assertEqual(ApiToken.objects.get().name, "exports")
+        self.assertNotEqual(ApiToken.objects.get().token_hash, token)
+        response = self.client.get(
+            "/api/v1/taxonomy", {"org": "acme"}, HTTP_AUTHORIZATION=f"Token {token}"
+        )
+        self.assertEqual(response.status_code, 200)  # 404 for anyone outside acme
+
+    def test_bad_input_is_bad_usage_and_makes_no_token(self):
+        for args in (
+            ["--email", "nobody@acme.test", "--name", "x"],
+            ["--email", "alice@acme.test", "--name", " "],
+        ):
+            with self.subTest(args), self.assertRaises(CommandError) as ctx:
+                run("api_token", *args)
+            self.assertEqual(ctx.exception.returncode, 2)
+        self.assertFalse(ApiToken.objects.exists())
