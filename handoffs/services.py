@@ -9,6 +9,7 @@ its signed verdict commit together.
 from __future__ import annotations
 
 import hashlib
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -335,13 +336,25 @@ def wait_for_verdict(device: Device, request_id: str, wait: float) -> Handoff:
         return _wait(device, handoff, request_id, wait)
 
 
+#: While wake-ups cannot cross processes (Redis is down), how often a waiter
+#: looks at the database itself.
+RECHECK_SECONDS = 1.0
+
+
 def _wait(device: Device, handoff: Handoff, request_id: str, wait: float) -> Handoff:
     with wakeup.waiting(handoff.public_id) as decided:
         handoff = for_device(device, request_id)  # registered first: nothing slips by
-        if handoff.status == Status.PENDING:
-            until_deadline = (handoff.deadline - timezone.now()).total_seconds()
+        until_deadline = (handoff.deadline - timezone.now()).total_seconds()
+        ends = time.monotonic() + max(0.0, min(wait, until_deadline + 0.05))
+        while handoff.status == Status.PENDING and (left := ends - time.monotonic()) > 0:
             _release_connection()
-            decided.wait(max(0.0, min(wait, until_deadline + 0.05)))
+            if wakeup.listening():
+                decided.wait(left)  # a decision anywhere wakes it
+                break
+            # No pub/sub: a decision in another process would go unheard. Look.
+            if decided.wait(min(left, RECHECK_SECONDS)):
+                break
+            handoff = for_device(device, request_id)
     return for_device(device, request_id)
 
 

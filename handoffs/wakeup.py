@@ -109,6 +109,15 @@ def _ensure_listener() -> None:
     _listener.ready.wait(LISTENER_READY_TIMEOUT)
 
 
+def listening() -> bool:
+    """Whether a decision made in any process wakes this one's waiters now.
+
+    Without Redis there is one process, and ``publish`` wakes it directly;
+    with Redis, while the listener is connected.
+    """
+    return not settings.REDIS_URL or (_listener is not None and _listener.ready.is_set())
+
+
 @contextmanager
 def waiting(request_id: str) -> Iterator[threading.Event]:
     """Register for ``request_id``'s decision; check the database *inside* this block."""

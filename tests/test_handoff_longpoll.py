@@ -6,6 +6,7 @@ import threading
 import time
 import unittest
 from datetime import timedelta
+from unittest import mock
 
 import redis
 from django.conf import settings
@@ -19,6 +20,7 @@ from handoffs.models import Handoff
 from ony import services as org_services
 from ony.roles import Role
 from tests.base import bearer, enroll_device, make_handoff
+from tests.servers import until
 
 
 class LongPollTests(TransactionTestCase):
@@ -107,3 +109,34 @@ class RedisWakeupTests(SimpleTestCase):
                 wakeup.CHANNEL_PREFIX + "req_loud", b"1"
             )
             self.assertFalse(decided.wait(0.3))
+
+
+@unittest.skipUnless(connection.vendor == "postgresql", "needs PostgreSQL")
+class WithoutPubSubTests(TransactionTestCase):
+    """Redis down: no wake-up crosses processes, so a waiter looks at the database itself."""
+
+    def test_a_decision_nobody_could_publish_is_seen_within_about_a_second(self):
+        org = org_services.create_organization(name="Acme", slug="acme", actor=SYSTEM)
+        bob = org_services.add_member(org, "bob@acme.test", actor=SYSTEM, role=Role.MEMBER)
+        laptop = enroll_device(org)
+        handoff = make_handoff(laptop.device, nonce="no-pubsub-nonce")
+        answers: list[Handoff] = []
+
+        def wait() -> None:
+            try:
+                answers.append(services.wait_for_verdict(laptop.device, handoff.public_id, 30))
+            finally:
+                connection.close()
+
+        with (
+            mock.patch.object(wakeup, "listening", return_value=False),
+            mock.patch.object(wakeup, "publish"),  # decided in "another process", unheard
+        ):
+            waiter = threading.Thread(target=wait)
+            waiter.start()
+            until(lambda: wakeup.waiters.count() == 1, 10, "the waiter")
+            services.decide(handoff, "approve", via="dashboard", actor=bob.public_id, by=bob)
+            # Not the 30 s wait: it looked again within about a second.
+            until(lambda: not waiter.is_alive(), 5, "the waiter to see the decision")
+        [answer] = answers
+        self.assertEqual(answer.status, "approved")
