@@ -16,6 +16,7 @@ due (``ONY_EAGER_TIMERS``).
 
 from __future__ import annotations
 
+import logging
 import threading
 from datetime import datetime
 from typing import Any
@@ -24,6 +25,10 @@ from celery import Task, current_app
 from django.conf import settings
 from django.db import connections, transaction
 from django.utils import timezone
+from kombu.exceptions import KombuError
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
 
 
 def enqueue(
@@ -52,7 +57,23 @@ def enqueue(
         options["countdown"] = countdown
     if eta is not None:
         options["eta"] = eta
-    transaction.on_commit(lambda: task.apply_async(args, **options))
+    transaction.on_commit(lambda: _send(task, args, options))
+
+
+def _send(task: Task, args: tuple[Any, ...], options: dict[str, Any]) -> None:
+    """Hand ``task`` to the broker; if the broker cannot take it, say so and go on.
+
+    This runs after the change committed: an exception here would answer 500
+    for a change that took effect. What a lost task was for is picked up by
+    beat's sweeps (a deadline by ``handoffs.expire_overdue``, the first call
+    about a handoff by ``telephony.resume_escalations``).
+    """
+    try:
+        task.apply_async(args, **options)
+    except (KombuError, RedisError, OSError):
+        logger.warning(
+            "could not queue %s: the broker is unreachable; a sweep picks it up", task.name
+        )
 
 
 def _seconds_until(countdown: float | None, eta: datetime | None) -> float:

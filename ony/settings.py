@@ -226,6 +226,8 @@ CELERY_BEAT_SCHEDULE = {
     "audit-verification": {"task": "audit.verify_chains", "schedule": 3600.0},
     # Expire pending handoffs whose own expiry task was lost (a worker was down).
     "handoff-deadlines": {"task": "handoffs.expire_overdue", "schedule": 30.0},
+    # Start the calls about handoffs whose own task was lost (the broker was down).
+    "telephony-resume": {"task": "telephony.resume_escalations", "schedule": 30.0},
     # Scrub payloads and prune call and chat details past each org's retention.
     "retention": {"task": "lifecycle.apply_retention", "schedule": 86400.0},
 }

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import NamedTuple
 
 from django.conf import settings
@@ -65,6 +66,38 @@ def start_calling(handoff: Handoff) -> None:
         signals.people_unreached.send(sender=Handoff, handoff=handoff)
         return
     enqueue("telephony.call_next", handoff.pk)
+
+
+#: How long a handoff routed to the phone may wait for its first call attempt
+#: before the sweep starts the escalation itself (its own task was lost).
+UNSTARTED_AFTER = timedelta(seconds=30)
+
+
+def resume_escalations() -> int:
+    """Start the calls about handoffs whose first call was never placed; how many.
+
+    Beat, every half minute: a pending handoff routed to the phone, within its
+    deadline, with no call attempt at all ``UNSTARTED_AFTER`` after it was
+    created lost the task that starts its calls (the broker was down when it
+    committed). ``call_next`` locks the handoff and is a no-op for one that
+    has begun meanwhile, so the sweep cannot ring twice. Across organizations
+    on purpose: it is the installation's housekeeping.
+    """
+    if provider() is None:
+        return 0
+    now = timezone.now()
+    unstarted = (
+        Handoff.objects.filter(
+            status=Status.PENDING, deadline__gt=now, created_at__lt=now - UNSTARTED_AFTER
+        )
+        .exclude(call_attempts__isnull=False)
+        .select_related("org")
+    )
+    started = 0
+    for handoff in unstarted.iterator():
+        if handoff.org.route(handoff.risk) in PHONE_ROUTES and call_next(handoff.pk) is not None:
+            started += 1
+    return started
 
 
 def after_decision(handoff: Handoff) -> None:

@@ -29,3 +29,9 @@ def place_call(attempt_id: int) -> str:
 def end_calls(handoff_id: int) -> int:
     """Hang up the calls still open about a handoff decided elsewhere."""
     return services.end_calls(handoff_id)
+
+
+@shared_task(name="telephony.resume_escalations")
+def resume_escalations() -> int:
+    """Beat: start the calls whose own task was lost (the broker was down)."""
+    return services.resume_escalations()

@@ -6,9 +6,12 @@ import json
 import threading
 import time
 import unittest
+from unittest import mock
 
+from celery import Task
 from django.db import connection
 from django.test import Client, TransactionTestCase, override_settings
+from kombu.exceptions import OperationalError
 
 from audit.events import SYSTEM
 from audit.models import Checkpoint
@@ -18,7 +21,7 @@ from ony import services as org_services
 from ony.queue import enqueue
 from ony.roles import Role
 from telephony.models import CallAttempt
-from tests.base import bearer, enroll_device
+from tests.base import OnyTestCase, bearer, enroll_device
 from tests.servers import until
 
 
@@ -75,3 +78,32 @@ class EagerTimerTests(TransactionTestCase):
         settled = CallAttempt.objects.count()
         time.sleep(1)
         self.assertEqual(CallAttempt.objects.count(), settled)
+
+
+class BrokerDownTests(OnyTestCase):
+    """The broker refuses a task after the change committed: never a 500 for that change."""
+
+    def test_a_committed_request_answers_as_usual_and_says_what_was_not_queued(self):
+        laptop = enroll_device(self.acme)
+        body = {
+            "action": "db.migrate",
+            "target": "orders-db",
+            "title": "Migrate",
+            "agent_session_id": "s",
+            "nonce": "broker-down-0001",
+        }
+        refused = OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+        with (
+            mock.patch.object(Task, "apply_async", side_effect=refused),
+            self.assertLogs("ony.queue", "WARNING") as logged,
+            self.captureOnCommitCallbacks(execute=True),
+        ):
+            r = Client().post(
+                "/api/v1/handoffs",
+                json.dumps(body),
+                content_type="application/json",
+                **bearer(laptop.device_token),
+            )
+        self.assertEqual(r.status_code, 201, r.content)
+        self.assertEqual(Handoff.objects.get().status, Status.PENDING)  # stored, to be swept
+        self.assertIn("could not queue", logged.output[0])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from datetime import timedelta
+from unittest import mock
 
 from django.utils import timezone
 from prometheus_client import REGISTRY
@@ -16,6 +17,7 @@ from handoffs.models import Handoff, Status
 from ony import services as org_services
 from ony.models import Membership
 from ony.roles import Role
+from telephony import services
 from telephony.models import CallAttempt, CallStatus, Outcome
 from telephony.simulator import SimulatorError, simulator
 from tests.base import enroll_device
@@ -399,3 +401,19 @@ class OneCallAtATimeTests(TelephonyTestCase):
             sorted(a.member_id for a in CallAttempt.objects.all()),
             sorted([self.alice_m.pk, self.bob_m.pk]),
         )
+
+
+class LostTaskTests(TelephonyTestCase):
+    def test_the_sweep_starts_the_calls_of_a_handoff_whose_task_was_lost(self):
+        with mock.patch("ony.queue._send"):  # the broker took nothing when it committed
+            handoff = migration_handoff(self.laptop.device, "lost-0001", title="Lost")
+        self.assertEqual(self.attempts(), [])
+        self.assertEqual(services.resume_escalations(), 0)  # too soon: its task may yet run
+        Handoff.objects.filter(pk=handoff.pk).update(
+            created_at=timezone.now() - services.UNSTARTED_AFTER - timedelta(seconds=1)
+        )
+        self.assertEqual(services.resume_escalations(), 1)
+        call = self.ringing(ALICE_PHONE)
+        self.assertIn("Lost", " ".join(simulator.answer(call.sid).prompt))
+        self.assertEqual(services.resume_escalations(), 0)  # begun: never rung twice
+        self.assertEqual(len(self.attempts(handoff=handoff)), 1)
