@@ -86,6 +86,24 @@ def lock_and_head_sql(org_pk: int) -> str:
     )
 
 
+def hold_chain(org: Organization | int) -> None:
+    """Take ``org``'s chain lock now, before locking any row the org's appends point at.
+
+    For a change that locks the organization's (or a member's) row and then
+    appends: every policy-decided create holds the chain lock while its
+    INSERT checks the org row, so the lock order must be the chain first,
+    then rows, everywhere. The later append takes the lock again (it stacks
+    within the transaction). Call inside the caller's transaction.
+    """
+    db = connections[DEFAULT_DB_ALIAS]
+    if not db.in_atomic_block:
+        raise RuntimeError("hold_chain must run inside the caller's transaction")
+    if db.vendor == "postgresql":
+        org_pk = org if isinstance(org, int) else org.pk
+        with db.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, org_pk])
+
+
 def _lock_chain(db: BaseDatabaseWrapper, org: Organization) -> tuple[int, bytes]:
     """Serialize appends to ``org``'s chain until the caller's transaction ends; return its head.
 

@@ -93,7 +93,8 @@ def update_organization(org: Organization, *, actor: str, **fields: Any) -> Orga
     unknown = set(fields) - set(EDITABLE_ORG_FIELDS)
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")
-    current = Organization.objects.select_for_update().get(pk=org.pk)
+    audit.hold_chain(org)  # the chain, then the org's row: the order creates take
+    current = Organization.objects.select_for_update(no_key=True).get(pk=org.pk)
     changed = _changed(current, fields)
     values = {
         name: {"from": getattr(current, name), "to": fields[name]}
@@ -129,9 +130,10 @@ def add_member(org: Organization, email: str, *, actor: str, **fields: Any) -> M
     """
     fields = _clean_member_fields(dict(fields))
     email = normalize_email(email)
+    audit.hold_chain(org)  # the chain first, then rows (see audit.hold_chain)
     # Locked: an erasure deciding at this moment whether to delete this account
     # waits for this membership, or this finds the account gone and makes one.
-    user = User.objects.select_for_update().filter(email=email).first()
+    user = User.objects.select_for_update(no_key=True).filter(email=email).first()
     if user is None:
         user = User(email=email, is_staff=True)
         user.set_unusable_password()
@@ -177,8 +179,14 @@ def orgs_left_without_admin(memberships: list[Membership]) -> list[Organization]
 
 
 def _lock_admins(org: Organization) -> int:
-    """Lock the org's row (serializing admin changes) and count its admins."""
-    Organization.objects.select_for_update().get(pk=org.pk)
+    """Lock the org's row (serializing admin changes) and count its admins.
+
+    FOR NO KEY UPDATE, as every lock Ony takes on a row others point at: a
+    new handoff's or entry's foreign-key check on the org is not held up by
+    it, so nothing waits on the org row while holding the org's chain lock.
+    """
+    audit.hold_chain(org)  # the chain, then the org's row: the order creates take
+    Organization.objects.select_for_update(no_key=True).get(pk=org.pk)
     return Membership.objects.for_org(org).filter(role__in=MANAGE).count()
 
 
@@ -197,7 +205,8 @@ def update_member(membership: Membership, *, actor: str, **fields: Any) -> Membe
     changes as ``member.updated`` with the names of the fields, not values.
     """
     fields = _clean_member_fields(dict(fields))
-    current = Membership.objects.select_for_update().get(pk=membership.pk)
+    audit.hold_chain(membership.org_id)  # the chain first, then rows (see hold_chain)
+    current = Membership.objects.select_for_update(no_key=True).get(pk=membership.pk)
     old_role = current.role
     demoting = old_role in MANAGE and fields.get("role", old_role) not in MANAGE
     if demoting and _lock_admins(current.org) <= 1:
@@ -234,7 +243,8 @@ def flag_phone_invalid(membership: Membership, *, actor: str) -> None:
 @transaction.atomic
 def remove_member(membership: Membership, *, actor: str) -> None:
     """Remove a membership; the last admin of an org cannot be removed."""
-    current = Membership.objects.select_for_update().get(pk=membership.pk)
+    audit.hold_chain(membership.org_id)  # the chain first, then rows (see hold_chain)
+    current = Membership.objects.select_for_update(no_key=True).get(pk=membership.pk)
     if current.role in MANAGE and _lock_admins(current.org) <= 1:
         raise _refuse_last_admin()
     org, subject, role = current.org, current.public_id, current.role
@@ -262,8 +272,12 @@ def erase_member(membership: Membership, *, actor: str) -> bool:
     Refused with ``ValidationError``: ``last_admin`` (the org would have no
     admin left), ``already_erased``.
     """
+    audit.hold_chain(membership.org_id)  # the chain first, then rows (see hold_chain)
     current = (
-        Membership.all_objects.select_for_update().filter(pk=membership.pk).order_by("pk").first()
+        Membership.all_objects.select_for_update(no_key=True)
+        .filter(pk=membership.pk)
+        .order_by("pk")
+        .first()
     )
     if current is None or current.erased_at is not None:
         raise ValidationError("This member was already erased or removed.", code="already_erased")
@@ -271,7 +285,7 @@ def erase_member(membership: Membership, *, actor: str) -> bool:
         raise _refuse_last_admin()
     # The account's row is locked before its other memberships are counted, so
     # two erasures of one person in two orgs cannot both find the other still there.
-    user = User.objects.select_for_update().get(pk=current.person.pk)
+    user = User.objects.select_for_update(no_key=True).get(pk=current.person.pk)
     signals.member_leaving.send(sender=Membership, membership=current)
     invitations = Invitation.objects.for_org(current.org).filter(email__iexact=user.email)
     erased = f"erased member {current.public_id}"

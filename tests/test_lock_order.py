@@ -1,0 +1,93 @@
+"""Lock order (PostgreSQL): everyday changes to one organization run at once without deadlock.
+
+Policy-decided creates hold the org's chain lock while they insert rows that
+point at the org; member and settings changes lock the rows others point at;
+calls end while decisions are taken. None of them may wait on another in a
+circle (PostgreSQL would break it with "deadlock detected": a 500).
+"""
+
+from __future__ import annotations
+
+import threading
+import unittest
+from collections.abc import Callable
+
+from django.db import connection
+from django.test import TransactionTestCase
+
+from audit.events import SYSTEM
+from audit.verification import verify_org
+from handoffs import services as handoffs
+from handoffs.models import Handoff, Status
+from ony import services as org_services
+from ony.roles import Role
+from telephony import services as telephony
+from telephony.models import CallAttempt, CallStatus
+from tests.base import enroll_device, make_handoff, run_together
+
+ROUNDS = 15
+
+
+@unittest.skipUnless(connection.vendor == "postgresql", "row locks need PostgreSQL")
+class LockOrderTests(TransactionTestCase):
+    def test_creates_decisions_calls_and_member_changes_at_once_never_deadlock(self):
+        org = org_services.create_organization(name="Acme", slug="acme", actor=SYSTEM)
+        alice = org_services.add_member(org, "alice@acme.test", actor=SYSTEM, role=Role.ADMIN)
+        bob = org_services.add_member(org, "bob@acme.test", actor=SYSTEM, role=Role.MEMBER)
+        carol = org_services.add_member(org, "carol@acme.test", actor=SYSTEM, role=Role.ADMIN)
+        device = enroll_device(org).device
+        pending = [make_handoff(device, "db.migrate") for _ in range(ROUNDS)]
+        calls = [
+            CallAttempt.objects.create(
+                org=org, handoff=handoff, member=bob, status=CallStatus.IN_PROGRESS
+            )
+            for handoff in pending
+        ]
+        errors: list[BaseException] = []
+
+        def join_and_leave(n: int) -> None:
+            member = org_services.add_member(
+                org, f"temp{n}@acme.test", actor=alice.public_id, role=Role.MEMBER
+            )
+            if n % 2:
+                org_services.erase_member(member, actor=alice.public_id)
+            else:
+                org_services.remove_member(member, actor=alice.public_id)
+
+        barrier = threading.Barrier(6)
+
+        def each(step: Callable[[int], object]) -> Callable[[], None]:
+            def run() -> None:
+                barrier.wait()
+                for n in range(ROUNDS):
+                    try:
+                        step(n)
+                    except BaseException as exc:  # reported below
+                        errors.append(exc)
+
+            return run
+
+        run_together(
+            each(lambda n: make_handoff(device, "test.run")),  # policy-decided: chain lock
+            each(
+                lambda n: handoffs.decide(
+                    pending[n], "approve", via="api", actor=bob.public_id, by=bob
+                )
+            ),
+            each(lambda n: telephony.finish(calls[n], CallStatus.COMPLETED)),
+            each(
+                lambda n: org_services.update_member(
+                    carol, actor=alice.public_id, role=Role.MEMBER if n % 2 == 0 else Role.ADMIN
+                )
+            ),
+            each(
+                lambda n: org_services.update_organization(
+                    org, actor=alice.public_id, viewers_read_payloads=n % 2 == 0
+                )
+            ),
+            each(lambda n: join_and_leave(n)),
+        )
+        self.assertEqual(errors, [])
+        self.assertEqual(Handoff.objects.filter(status=Status.PENDING).count(), 0)
+        self.assertEqual(CallAttempt.objects.filter(status=CallStatus.IN_PROGRESS).count(), 0)
+        self.assertTrue(verify_org(org).result.ok)
