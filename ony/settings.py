@@ -199,6 +199,13 @@ else:
 # enqueued, which is what the embedded demo wants.
 # (The in-memory broker named with its host: kombu warns about a missing one.)
 CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
+if REDIS_URL:
+    # Redis's transport, surviving a Redis restart with tasks in hand (ony/broker.py).
+    CELERY_BROKER_TRANSPORT = "ony.broker:Transport"
+    # Unacknowledged tasks (tasks due later) come back after this long if a
+    # worker lost them; longer than any task is held (a deadline is at most
+    # 15 minutes ahead), or they would run twice.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 1800}
 CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 # Embedded mode: tasks due later (a retry's delay, a round's pause, a
