@@ -57,6 +57,12 @@ class SlackApprovalTests(ChatTestCase):
         for update in updates:
             self.assertIn("Approved by Bob Builder in Slack.", str(update["blocks"]))
             self.assertNotIn("actions", [block["type"] for block in update["blocks"]])
+        # The Telegram messages go out beside these, through the worker: all four sent.
+        until(
+            lambda: sum(e == "chat.sent" for e, _, _ in self.chat_events(handoff)) == 4,
+            WAIT,
+            "every message to be sent",
+        )
         events = self.chat_events(handoff)
         sent = sorted((d["service"], d["member"]) for e, _, d in events if e == "chat.sent")
         people = sorted([self.alice_m.public_id, self.bob_m.public_id])
