@@ -13,10 +13,8 @@ import zoneinfo
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
-from django.urls import NoReverseMatch, reverse
-
 from chat.models import ChatMessage
+from handoffs import selectors
 from handoffs.models import Handoff, Status
 from handoffs.services import needs_otp
 from handoffs.taxonomy import describe_action
@@ -59,15 +57,6 @@ def _words(text: str) -> str:
     """The agent's own text: line breaks kept, other controls and format characters dropped."""
     kept = (c for c in text if c == "\n" or unicodedata.category(c) not in _INVISIBLE)
     return "".join(kept)
-
-
-def handoff_link(handoff: Handoff) -> str:
-    """The handoff's page in the dashboard."""
-    try:
-        path = reverse("admin:handoffs_handoff_change", args=[handoff.pk])
-    except NoReverseMatch:
-        path = reverse("admin:index")
-    return settings.ONY_PUBLIC_URL + path
 
 
 def _risk(handoff: Handoff) -> str:
@@ -151,7 +140,7 @@ def slack_blocks(message: ChatMessage, *, buttons: bool) -> list[dict[str, Any]]
     """The message's blocks: facts, the agent's words, then buttons or the outcome."""
     handoff = message.handoff
     fields = [_plain(f"{label}: {text}") for label, text in facts(message)]
-    link = mrkdwn_escape(handoff_link(handoff))
+    link = mrkdwn_escape(selectors.page_url(handoff))
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": _plain(headline(handoff))},
         {"type": "section", "fields": fields},
@@ -249,7 +238,7 @@ def telegram_html(message: ChatMessage, *, closed: bool = False) -> str:
         "",
         "<i>The agent's description, in its own words:</i>",
         f"<blockquote>{html.escape(agent_words(handoff))}</blockquote>",
-        f'<a href="{html.escape(handoff_link(handoff))}">Open in Ony</a>',
+        f'<a href="{html.escape(selectors.page_url(handoff))}">Open in Ony</a>',
     ]
     if closed:
         lines += ["", f"<b>{html.escape(outcome(handoff))}</b>"]

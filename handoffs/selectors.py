@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db.models import QuerySet
+from django.urls import NoReverseMatch, reverse
 
 from audit.models import AuditEntry
 from devices.models import Device
@@ -123,3 +125,15 @@ def audit_trail(handoff: Handoff) -> QuerySet[AuditEntry]:
     return (
         AuditEntry.objects.for_org(handoff.org_id).filter(subject=handoff.public_id).order_by("seq")
     )
+
+
+def page_url(handoff: Handoff) -> str:
+    """The absolute address of ``handoff``'s page in the dashboard (the index without an admin).
+
+    What an SMS or a chat message links to.
+    """
+    try:
+        path = reverse("admin:handoffs_handoff_change", args=[handoff.pk])
+    except NoReverseMatch:
+        path = reverse("admin:index")
+    return settings.ONY_PUBLIC_URL + path

@@ -18,11 +18,11 @@ from typing import NamedTuple
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from audit import services as audit
 from audit.events import SYSTEM, Event
+from handoffs import selectors as handoff_selectors
 from handoffs import services as handoffs
 from handoffs import signals
 from handoffs.models import Handoff, Status
@@ -272,20 +272,12 @@ def _retry_or_give_up(attempt: CallAttempt, exc: Exception) -> str:
     return "provider error"
 
 
-def dashboard_link(handoff: Handoff) -> str:
-    try:
-        path = reverse("admin:handoffs_handoff_change", args=[handoff.pk])
-    except NoReverseMatch:
-        path = reverse("admin:index")
-    return settings.ONY_PUBLIC_URL + path
-
-
 def text_dashboard_link(attempt: CallAttempt, member: Membership) -> None:
     """Text ``member`` (the attempt's) a dashboard link (best effort: escalation goes on)."""
     handoff = attempt.handoff
     body = (
         f"Ony: {handoff.risk} risk request {handoff.public_id} waits for a decision. "
-        f"Decide in the dashboard: {dashboard_link(handoff)}"
+        f"Decide in the dashboard: {handoff_selectors.page_url(handoff)}"
     )
     try:
         client.send_sms(member.phone, body)
