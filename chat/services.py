@@ -91,15 +91,8 @@ def send_messages(handoff_id: int) -> int:
     Nothing for a handoff no longer pending. Returns how many were created.
     """
     with transaction.atomic():
-        handoff = (
-            Handoff.objects.select_for_update(of=("self",))
-            .select_related("org")
-            .filter(pk=handoff_id)
-            .first()
-        )
-        if handoff is None or handoff.status != Status.PENDING:
-            return 0
-        if handoff.deadline <= timezone.now():
+        handoff = handoffs.locked_if_waiting(handoff_id)
+        if handoff is None:
             return 0
         done = set(ChatMessage.objects.for_handoff(handoff).values_list("member_id", "service"))
         created = 0

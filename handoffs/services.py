@@ -291,6 +291,28 @@ def decide(
     return current
 
 
+def locked_if_waiting(handoff_id: int) -> Handoff | None:
+    """Handoff ``handoff_id``, its row locked until the caller's commit, if it still waits
+    for a person (pending, before its deadline); else ``None``.
+
+    For the channels' tasks (placing a call, sending chat messages): the lock
+    serializes them with a decision about the same handoff. Call inside a
+    transaction. A handoff past its deadline is left to the expiry task (or
+    the next read) to expire.
+    """
+    handoff = (
+        Handoff.objects.select_for_update(of=("self",))
+        .select_related("org")
+        .filter(pk=handoff_id)
+        .first()
+    )
+    if handoff is None or handoff.status != Status.PENDING:
+        return None
+    if handoff.deadline <= timezone.now():
+        return None
+    return handoff
+
+
 def expire_if_due(handoff: Handoff) -> Handoff:
     """A pending handoff past its deadline is expired now (every read calls this)."""
     if handoff.status != Status.PENDING or handoff.deadline > timezone.now():

@@ -139,16 +139,9 @@ def call_next(handoff_id: int) -> CallAttempt | None:
     ``people_unreached`` (chat may wait for it).
     """
     with transaction.atomic():
-        handoff = (
-            Handoff.objects.select_for_update(of=("self",))
-            .select_related("org")
-            .filter(pk=handoff_id)
-            .first()
-        )
-        if handoff is None or handoff.status != Status.PENDING:
+        handoff = handoffs.locked_if_waiting(handoff_id)
+        if handoff is None:
             return None
-        if handoff.deadline <= timezone.now():
-            return None  # the expiry task (or the next read) expires it
         attempts = CallAttempt.objects.for_org(handoff.org_id).filter(handoff=handoff)
         if attempts.open().exists():
             return None
