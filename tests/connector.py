@@ -51,6 +51,24 @@ class ConnectorHome:
         )
         return env
 
+    def run_installed(
+        self, *command: str, stdin: str = "", cwd: Path | None = None, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
+        """Run an installed command as a user would: this home, and no PYTHONPATH (only
+        what its virtualenv has), from ``cwd`` (the home's root by default)."""
+        env = self.env()
+        env.pop("PYTHONPATH")
+        return subprocess.run(
+            command,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=cwd or self.root,
+            timeout=timeout,
+            check=False,
+        )
+
     def write(self, server: str, device: Any = None, **overrides: Any) -> settings.Config:
         """Write device.json for ``device`` (an enrollment result) or a made-up device."""
         values: dict[str, Any] = {

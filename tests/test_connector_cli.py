@@ -41,17 +41,7 @@ ONY_COMMAND = Path(sys.executable).parent / "ony"
 def ony(home: ConnectorHome, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """Run ``ony ARGS`` as a user would, from the virtualenv's ``bin``."""
     assert ONY_COMMAND.exists(), f"{ONY_COMMAND} is missing: run the suite with `make test`"
-    env = home.env()
-    env.pop("PYTHONPATH")
-    return subprocess.run(
-        [str(ONY_COMMAND), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd or home.root,
-        timeout=60,
-        check=False,
-    )
+    return home.run_installed(str(ONY_COMMAND), *args, cwd=cwd)
 
 
 def run_shell(script: str, home: ConnectorHome) -> subprocess.CompletedProcess:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import tempfile
 import venv
 from pathlib import Path
@@ -37,18 +36,7 @@ class FreshVirtualenvTests(LiveServerTestCase):
         self.install = self.run_in(str(self.bin / "pip"), "install", "--quiet", str(source))
 
     def run_in(self, *command: str, stdin: str = "", cwd: Path | None = None):
-        env = self.home.env()
-        env.pop("PYTHONPATH")  # only what the virtualenv has
-        return subprocess.run(
-            command,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=cwd or self.folder,
-            timeout=600,
-            check=False,
-        )
+        return self.home.run_installed(*command, stdin=stdin, cwd=cwd or self.folder, timeout=600)
 
     def test_it_installs_nothing_else_and_works_from_enrollment_to_a_hook(self):
         self.assertEqual(self.install.returncode, 0, self.install.stderr)
