@@ -57,6 +57,12 @@ class ProductionSettingsTests(SimpleTestCase):
                 self.assertNotEqual(result.returncode, 0)
                 self.assertIn(f"{name} is not set", result.stderr)
 
+    def test_it_refuses_an_unknown_log_format(self):
+        result = start(**ALL_KEYS, LOG_FORMAT="xml")
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("LOG_FORMAT is 'xml': use plain or json.", result.stderr)
+        self.assertEqual(start(**ALL_KEYS, LOG_FORMAT="json").returncode, 0)
+
     def test_it_refuses_a_malformed_encryption_key(self):
         result = start(**{**ALL_KEYS, "ONY_ENCRYPTION_KEYS": "short"})
         self.assertNotEqual(result.returncode, 0)
