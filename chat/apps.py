@@ -8,8 +8,9 @@ class ChatConfig(AppConfig):
         # Registering: the receivers of handoffs' signals and the chat section
         # of each handoff's dashboard page.
         from chat import receivers, selectors  # noqa: F401
-        from handoffs import sections
+        from handoffs import progress, sections
 
         sections.register(
             sections.Section("Chat", "admin/chat/handoff_messages.html", selectors.handoff_section)
         )
+        progress.register(progress.Channel("chat", selectors.chat_progress))

@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 from devices.api import DEVICE_AUTH
 from devices.authentication import DeviceTokenAuthentication, IsDevice, calling_device
 from devices.models import Device
-from handoffs import selectors, services
+from handoffs import progress, selectors, services
 from handoffs.models import Handoff, Status
 from handoffs.serializers import (
     DecisionInput,
@@ -26,6 +26,7 @@ from handoffs.serializers import (
     HandoffListOutput,
     HandoffOutput,
     MemberHandoffOutput,
+    ProgressOutput,
     TaxonomyOutput,
     render_handoff,
     render_member_handoff,
@@ -217,6 +218,26 @@ class HandoffVerdictApi(HandoffView):
         handoff = services.wait_for_verdict(calling_device(request), request_id, int(raw))
         pending = handoff.status == Status.PENDING
         return Response(render_handoff(handoff), status=202 if pending else 200)
+
+
+class HandoffProgressApi(HandoffView):
+    """``GET /api/v1/handoffs/{request_id}/progress``: who can be reached, how far it got.
+
+    For the person watching an agent wait (``ony request``, the hooks'
+    stderr): which channels the handoff went to, how many approvers each can
+    reach and how many calls or messages went out; nobody is named. A device
+    reads its own handoffs', a member their organizations'.
+    """
+
+    device_methods = member_methods = frozenset({"GET"})
+
+    @extend_schema(
+        summary="Where a handoff stands on each channel",
+        responses={200: ProgressOutput, **errors(*CALLER_AUTH, _404="not_found")},
+    )
+    def get(self, request: Request, request_id: str) -> Response:
+        handoff = self.handoff(request, request_id)
+        return Response(ProgressOutput(progress.for_handoff(handoff)).data)
 
 
 class HandoffCancelApi(HandoffView):

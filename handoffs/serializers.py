@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail, ValidationError
 
+from handoffs import progress
 from handoffs.models import Status
 from handoffs.taxonomy import ACTION_NAME
 from ony.api.output import BlankAsNullField, UtcTimeField, renderer
@@ -135,6 +136,23 @@ class HandoffOutput(serializers.Serializer):
     target = serializers.CharField()
     expires_at = UtcTimeField(source="deadline")
     verdict = SignedVerdictField()
+
+
+class ChannelProgressOutput(serializers.Serializer):
+    """One channel's report: ``people`` it can reach, ``contacted`` so far (calls, messages)."""
+
+    channel = serializers.ChoiceField(["phone", "chat", "dashboard"])
+    state = serializers.ChoiceField(progress.STATES)
+    people = serializers.IntegerField(min_value=0)
+    contacted = serializers.IntegerField(min_value=0)
+
+
+class ProgressOutput(serializers.Serializer):
+    """Where a handoff stands on each channel it went to (none when the policy decided)."""
+
+    request_id = serializers.CharField()
+    status = serializers.ChoiceField(Status.choices)
+    channels = ChannelProgressOutput(many=True)
 
 
 class DeviceRef(serializers.Serializer):

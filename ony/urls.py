@@ -11,6 +11,7 @@ from handoffs.api import (
     HandoffCancelApi,
     HandoffDecisionApi,
     HandoffDetailApi,
+    HandoffProgressApi,
     HandoffsApi,
     HandoffVerdictApi,
     TaxonomyApi,
@@ -65,6 +66,11 @@ urlpatterns = [
         "api/v1/handoffs/<str:request_id>/decision",
         HandoffDecisionApi.as_view(),
         name="api-handoff-decision",
+    ),
+    path(
+        "api/v1/handoffs/<str:request_id>/progress",
+        HandoffProgressApi.as_view(),
+        name="api-handoff-progress",
     ),
     path(
         "api/v1/handoffs/<str:request_id>/cancel",

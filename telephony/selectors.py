@@ -7,8 +7,12 @@ from typing import Any
 
 from django.urls import reverse
 
-from handoffs.models import Handoff
-from telephony.models import CallAttempt
+from handoffs import progress
+from handoffs.models import Handoff, Status
+from ony.models import Membership
+from ony.models.org import PHONE_ROUTES
+from telephony.conf import provider
+from telephony.models import ENDED, CallAttempt
 
 
 def calls_about(handoff: Handoff) -> list[CallAttempt]:
@@ -20,6 +24,37 @@ def calls_about(handoff: Handoff) -> list[CallAttempt]:
 def handoff_section(handoff: Handoff) -> dict[str, Any]:
     """The context of the "Calls" section of a handoff's page."""
     return {"calls": calls_about(handoff), "handoff": handoff}
+
+
+def approvers(org_id: int) -> list[Membership]:
+    """The members the escalation phones, in call order."""
+    members = Membership.objects.for_org(org_id).on_call().select_related("user")
+    return [member for member in members if member.callable]
+
+
+def phone_progress(handoff: Handoff) -> progress.Report | None:
+    """How far the calls about ``handoff`` got; ``None`` when its risk is not phoned.
+
+    ``people`` is how many approvers the escalation can phone now (none with
+    no provider), ``contacted`` how many calls were placed.
+    """
+    if handoff.org.route(handoff.risk) not in PHONE_ROUTES:
+        return None
+    people = len(approvers(handoff.org_id)) if provider() is not None else 0
+    statuses = list(
+        CallAttempt.objects.for_org(handoff.org_id)
+        .filter(handoff=handoff)
+        .values_list("status", flat=True)
+    )
+    if handoff.status != Status.PENDING:
+        state = progress.DONE
+    elif any(status not in ENDED for status in statuses):
+        state = progress.CALLING
+    elif people == 0:
+        state = progress.NOBODY
+    else:
+        state = progress.WAITING
+    return progress.report("phone", state, people, len(statuses))
 
 
 #: Where a call's code sits in the URLs Ony gives the provider.

@@ -35,6 +35,7 @@ from ony.refusal import Refusal
 from telephony import client, metrics, voice
 from telephony.conf import provider
 from telephony.models import ENDED, CallAttempt, CallStatus, Outcome, Stage
+from telephony.selectors import approvers
 
 logger = logging.getLogger(__name__)
 
@@ -105,12 +106,6 @@ def after_decision(handoff: Handoff) -> None:
     if provider() is None:
         return
     enqueue("telephony.end_calls", handoff.pk)
-
-
-def approvers(org_id: int) -> list[Membership]:
-    """The members the escalation phones, in call order."""
-    members = Membership.objects.for_org(org_id).on_call().select_related("user")
-    return [member for member in members if member.callable]
 
 
 class Slot(NamedTuple):

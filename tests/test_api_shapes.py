@@ -230,6 +230,18 @@ class ApiShapeTests(OnyTestCase):
         devices.freeze(frozen.device, actor="system", reason="test")
         self.call("get", detail, 403, path=at, **self.device_auth(frozen.device_token))
 
+        progress = detail + "/progress"
+        channels = self.call("get", progress, 200, path=at + "/progress", **auth)["channels"]
+        self.assertEqual(channels[-1]["channel"], "dashboard")
+        self.call("get", progress, 200, path=at + "/progress", **member)
+        self.call("get", progress, 401, path=at + "/progress")
+        self.call(
+            "get", progress, 403, path=at + "/progress", **self.device_auth(frozen.device_token)
+        )
+        self.call(
+            "get", progress, 404, path=detail.format(request_id="req_x") + "/progress", **auth
+        )
+
         verdict = detail + "/verdict"
         self.call("get", verdict, 202, path=at + "/verdict?wait=0", **auth)
         self.call("get", verdict, 400, path=at + "/verdict?wait=99", **auth)

@@ -180,12 +180,16 @@ class RequestTests(LiveConnectorTestCase):
             self.home,
             "request",
             *("--action", "deploy.production", "--target", "prod", "--title", "t"),
-            *("--wait", "1"),
+            *("--wait", "5"),
         )
         request_id = Handoff.objects.get(action="deploy.production").public_id
         self.assertIn(
             f"ony: asked for {request_id} (risk critical); waiting for a person", waited.stderr
         )
+        # Nobody in Acme has a phone, and no telephony provider is set.
+        self.assertIn("ony: phone: nobody can be called", waited.stderr)
+        self.assertIn("decide in the dashboard", waited.stderr)
+        self.assertIn("ony: dashboard: open for a decision", waited.stderr)
         self.assertIn("ony: timeout:", waited.stderr)
         self.assertEqual(waited.returncode, cli.EXIT_TIMEOUT)
 

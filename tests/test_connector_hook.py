@@ -149,6 +149,12 @@ class ClaudeCodeHookTests(HookTestCase):
         output = self.answer_of(process)
         self.assertEqual(output["permissionDecision"], "deny")
         self.assertIn("denied", output["permissionDecisionReason"])
+        # What happened goes to stderr, which Claude Code shows in its verbose mode.
+        assert process.stderr is not None  # stderr=PIPE
+        said = process.stderr.read()
+        self.assertIn("(risk medium); waiting for a person's decision", said)
+        self.assertIn("ony: phone: nobody can be called", said)
+        self.assertIn("ony: dashboard: open for a decision", said)
 
     def test_it_withdraws_the_handoff_at_its_own_deadline(self):
         self.route_medium_to_people()

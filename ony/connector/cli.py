@@ -21,7 +21,6 @@ from ony.connector import config as settings
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
-    from typing import Any
 
 #: ``ony request`` exit statuses.
 EXIT_APPROVED, EXIT_ERROR, EXIT_USAGE, EXIT_DENIED, EXIT_ASK, EXIT_TIMEOUT = 0, 1, 2, 3, 4, 5
@@ -176,6 +175,7 @@ def install(args: argparse.Namespace) -> int:
 
 def request(args: argparse.Namespace) -> int:
     from ony.connector.handoff import MAX_PAYLOAD_CHARS
+    from ony.connector.narrate import Narrator
     from ony.connector.sdk import Ony
 
     payload = None
@@ -190,6 +190,7 @@ def request(args: argparse.Namespace) -> int:
             print("ony: the payload is larger than 64 KiB", file=sys.stderr)
             return EXIT_ERROR
     ony = Ony.from_config(session="ony-cli")
+    narrator = Narrator(sys.stderr)
     outcome = ony.request(
         args.action,
         args.target,
@@ -197,7 +198,8 @@ def request(args: argparse.Namespace) -> int:
         summary=args.summary,
         payload=payload,
         wait=args.wait,
-        on_created=say_created,
+        on_created=narrator.created,
+        on_progress=narrator.progress,
     )
     if args.json:
         print(
@@ -213,19 +215,6 @@ def request(args: argparse.Namespace) -> int:
     else:
         print(f"ony: {outcome.decision}: {outcome.detail}", file=sys.stderr)
     return EXIT_BY_DECISION[outcome.decision]
-
-
-def say_created(handoff: dict[str, Any]) -> None:
-    """On stderr, as soon as the server has the request: what it is and what happens next."""
-    risk, request_id = handoff.get("risk"), handoff.get("request_id")
-    if handoff.get("verdict") is not None:
-        print(f"ony: {request_id} (risk {risk}) was decided at once", file=sys.stderr)
-        return
-    print(
-        f"ony: asked for {request_id} (risk {risk}); waiting for a person's decision "
-        f"(a call, the dashboard or chat), until {handoff.get('expires_at')} at the latest",
-        file=sys.stderr,
-    )
 
 
 def status(args: argparse.Namespace) -> int:

@@ -32,6 +32,10 @@ MAX_WAIT_SECONDS = 30
 CANCEL_RESERVE_SECONDS = 2.0
 #: Too little time left for one more long-poll of a second with room to spare.
 MIN_WAIT_LEFT_SECONDS = 1.5
+#: With someone watching (``on_progress``), the longest long-poll between progress reads.
+PROGRESS_EVERY_SECONDS = 10
+#: A progress read never holds up the wait for the verdict longer than this.
+PROGRESS_TIMEOUT_SECONDS = 2.0
 #: How long to wait before asking again when the server has no wait slot free.
 BUSY_RETRY_SECONDS = 2.0
 MAX_PAYLOAD_CHARS = 65536
@@ -98,11 +102,17 @@ def ask(
     *,
     clock: Callable[[], float] = time.monotonic,
     on_created: Callable[[dict[str, Any]], None] | None = None,
+    on_progress: Callable[[dict[str, Any]], None] | None = None,
 ) -> Outcome:
     """Create the handoff; wait until ``deadline`` (a ``clock`` time) for a verified verdict.
 
     ``on_created`` is called with the server's handoff once it exists (for
-    a person watching: its id, risk and expiry), before any wait.
+    a person watching: its id, risk and expiry), before any wait. With
+    ``on_progress``, the server's progress report (which channels, how many
+    approvers, how many calls or messages) is read after the handoff is
+    created and after each long-poll, which then lasts at most
+    ``PROGRESS_EVERY_SECONDS``; the report never decides anything, and a
+    failure to read it is ignored.
     """
     server = Server(config.server, config.device_token)
     nonce = urlsafe_b64(os.urandom(24))
@@ -121,13 +131,16 @@ def ask(
             config.device_id, request_id, nonce, request.action, request.target, handoff["risk"]
         )
         verdict = handoff["verdict"]
+        longest = MAX_WAIT_SECONDS if on_progress is None else PROGRESS_EVERY_SECONDS
         while verdict is None:
+            if on_progress is not None:
+                _report_progress(server, request_id, deadline - clock(), on_progress)
             left = deadline - clock() - CANCEL_RESERVE_SECONDS
             if left < MIN_WAIT_LEFT_SECONDS:
                 _withdraw(server, request_id, deadline - clock())
                 return Outcome(TIMEOUT, "timeout", "no decision before the deadline", request_id)
             # At least a second: a wait of 0 answers at once, and the loop would spin.
-            wait = max(1, min(MAX_WAIT_SECONDS, int(left - 0.5)))
+            wait = max(1, min(longest, int(left - 0.5)))
             status, data = server.call(
                 "GET", f"/api/v1/handoffs/{request_id}/verdict?wait={wait}", timeout=left
             )
@@ -147,6 +160,21 @@ def ask(
         return Outcome(decision, exc.reason, str(exc), request_id)
     except Exception as exc:  # never let a surprise become anything but "no"
         return Outcome(ERROR, "internal_error", f"{type(exc).__name__}: {exc}", request_id)
+
+
+def _report_progress(
+    server: Server, request_id: str, left: float, on_progress: Callable[[dict[str, Any]], None]
+) -> None:
+    """Hand the server's progress report on ``request_id`` to ``on_progress``, if it gives one."""
+    if left < MIN_WAIT_LEFT_SECONDS + PROGRESS_TIMEOUT_SECONDS:
+        return
+    # Only for the person watching: nothing here may change the outcome.
+    with contextlib.suppress(Exception):
+        status, data = server.call(
+            "GET", f"/api/v1/handoffs/{request_id}/progress", timeout=PROGRESS_TIMEOUT_SECONDS
+        )
+        if status == 200 and isinstance(data, dict) and data.get("request_id") == request_id:
+            on_progress(data)
 
 
 def _code(data: Any) -> str:

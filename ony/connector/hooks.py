@@ -22,6 +22,7 @@ import time
 from ony.connector import classify
 from ony.connector import config as settings
 from ony.connector.handoff import APPROVE, ASK, DENY, Outcome, Request, ask, text
+from ony.connector.narrate import Narrator
 
 TYPE_CHECKING = False  # typing is not imported at run time: the hook starts on every tool call
 if TYPE_CHECKING:
@@ -90,8 +91,19 @@ def render(agent: str, decision: str, reason: str) -> str | None:
     )
 
 
-def run(agent: str, stdin: IO[bytes], stdout: IO[str], directory: str | None = None) -> int:
-    """Answer one PreToolUse call read from ``stdin``; the exit status is always 0."""
+def run(
+    agent: str,
+    stdin: IO[bytes],
+    stdout: IO[str],
+    directory: str | None = None,
+    stderr: IO[str] | None = None,
+) -> int:
+    """Answer one PreToolUse call read from ``stdin``; the exit status is always 0.
+
+    What happens to the request (asked, which channels, nobody callable) goes
+    to ``stderr`` (default ``sys.stderr``), which the agents show in their
+    verbose modes; the answer goes to ``stdout`` alone.
+    """
     started = time.monotonic()
     directory = directory or settings.config_dir()
     answerer = Answerer(agent, stdout)
@@ -103,7 +115,14 @@ def run(agent: str, stdin: IO[bytes], stdout: IO[str], directory: str | None = N
         deadline = started + config.deadline_seconds
         timer = answerer.watch(deadline - time.monotonic())
         request = tool_request(agent, stdin.read(), config)
-        outcome = ask(config, request, deadline)
+        narrator = Narrator(stderr or sys.stderr)
+        outcome = ask(
+            config,
+            request,
+            deadline,
+            on_created=narrator.created,
+            on_progress=narrator.progress,
+        )
         answer(answerer, outcome)
     except settings.ConfigError as exc:
         answerer.fail_mode = fail_mode_hint(directory)

@@ -67,11 +67,13 @@ class Ony:
         payload: str | None = None,
         wait: float | None = None,
         on_created: Callable[[dict[str, Any]], None] | None = None,
+        on_progress: Callable[[dict[str, Any]], None] | None = None,
     ) -> Outcome:
         """Ask and wait up to ``wait`` seconds (default: the configured deadline). Never raises.
 
         With ``wait`` the answer is waited for that long, and the request then
-        withdrawn (which takes a moment more); ``on_created`` as in ``ask``.
+        withdrawn (which takes a moment more); ``on_created`` and
+        ``on_progress`` as in ``ask``.
         """
         seconds = self.config.deadline_seconds if wait is None else wait + CANCEL_RESERVE_SECONDS
         request = Request(
@@ -82,7 +84,13 @@ class Ony:
             payload=None if payload is None else text(payload, MAX_PAYLOAD_CHARS),
             agent_session_id=self.session,
         )
-        return ask(self.config, request, time.monotonic() + seconds, on_created=on_created)
+        return ask(
+            self.config,
+            request,
+            time.monotonic() + seconds,
+            on_created=on_created,
+            on_progress=on_progress,
+        )
 
     def require(self, action: str, target: str, **kwargs: Any) -> Outcome:
         """Like ``request``, but raises ``NotApproved`` unless the answer is a verified approval."""

@@ -1,0 +1,76 @@
+"""Where a handoff waiting for a person stands on each channel, for the agent that waits.
+
+``GET /api/v1/handoffs/{request_id}/progress`` answers with one report per
+channel the handoff went to: the phone and chat register theirs in their
+``AppConfig.ready()`` (the handoffs app never imports a channel), and the
+dashboard, where any member who may decide can always decide, comes last.
+
+A report is ``{"channel", "state", "people", "contacted"}``: ``state`` a
+stable code, ``people`` how many approvers the channel can reach,
+``contacted`` how many calls or messages went out so far. Reports name
+nobody: the agent learns how far its request got, never who decides.
+It is informational only: the verdict, and only the verdict, decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypedDict
+
+from handoffs.models import Handoff, Status
+
+
+class Report(TypedDict):
+    channel: str
+    state: str
+    people: int
+    contacted: int
+
+
+#: Channel states: reaching people now, between attempts, nobody to reach,
+#: done (decided or past the deadline), open for a decision (the dashboard).
+CALLING, SENT, WAITING, NOBODY, DONE, OPEN = (
+    "calling",
+    "sent",
+    "waiting",
+    "nobody",
+    "done",
+    "open",
+)
+STATES = (CALLING, SENT, WAITING, NOBODY, DONE, OPEN)
+
+
+@dataclass(frozen=True)
+class Channel:
+    name: str
+    #: The channel's report on a handoff; ``None`` when the handoff does not use it.
+    report: Callable[[Handoff], Report | None]
+
+
+CHANNELS: list[Channel] = []
+
+
+def register(channel: Channel) -> None:
+    """Report on ``channel`` for every handoff (once, whatever ``ready()`` does)."""
+    if all(existing.name != channel.name for existing in CHANNELS):
+        CHANNELS.append(channel)
+
+
+def report(channel: str, state: str, people: int = 0, contacted: int = 0) -> Report:
+    return {"channel": channel, "state": state, "people": people, "contacted": contacted}
+
+
+def for_handoff(handoff: Handoff) -> dict[str, Any]:
+    """The handoff's progress: its status and each channel's report, in registration order.
+
+    A handoff the policy decided went to nobody: no channel reports on it.
+    """
+    channels: list[Report] = []
+    if handoff.decided_via != "policy":
+        for channel in CHANNELS:
+            if (found := channel.report(handoff)) is not None:
+                channels.append(found)
+        state = OPEN if handoff.status == Status.PENDING else DONE
+        channels.append(report("dashboard", state))
+    return {"request_id": handoff.public_id, "status": handoff.status, "channels": channels}
