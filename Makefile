@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format check worker clean
+.PHONY: run test test-stress lint format check worker clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ run: $(VENV)/.installed .env
 ## test: the whole suite (PostgreSQL and Redis when DATABASE_URL and REDIS_URL point at them)
 test: $(VENV)/.installed-dev
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## test-stress: two web nodes, a worker and 200 agents under faults (Redis, worker, PostgreSQL, a node), then the checks
+test-stress: $(VENV)/.installed-dev
+	$(BIN)/python -m tests.stress $(STRESS_ARGS)
 
 ## lint: ruff check, ruff format --check and mypy
 lint: $(VENV)/.installed-dev

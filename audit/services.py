@@ -89,10 +89,11 @@ def lock_and_head_sql(org_pk: int) -> str:
 def hold_chain(org: Organization | int) -> None:
     """Take ``org``'s chain lock now, before locking any row the org's appends point at.
 
-    For a change that locks the organization's (or a member's) row and then
-    appends: every policy-decided create holds the chain lock while its
-    INSERT checks the org row, so the lock order must be the chain first,
-    then rows, everywhere. The later append takes the lock again (it stacks
+    For a change that locks the organization's (or a member's, or a device's)
+    row and then appends: every create holds the chain lock while its foreign
+    keys to those rows are checked (at COMMIT: Django's are deferred), so the
+    lock order must be the chain first, then rows (``FOR NO KEY UPDATE``),
+    everywhere. The later append takes the lock again (it stacks
     within the transaction). Call inside the caller's transaction.
     """
     db = connections[DEFAULT_DB_ALIAS]

@@ -15,9 +15,9 @@ from typing import Any
 
 import requests
 from django.conf import settings
-from django.core.cache import cache
 
 from chat.errors import ChatError, NotConfigured, TemporaryError, Unreachable
+from ony.cache import shared
 
 HTTP_TIMEOUT_SECONDS = 10
 #: How long the bot's username (for ``t.me`` links) is remembered.
@@ -140,11 +140,11 @@ def bot_username() -> str:
     # Keyed by a digest of the token: another bot, another name; no token in the cache.
     digest = hashlib.sha256(settings.TELEGRAM_BOT_TOKEN.encode()).hexdigest()[:16]
     key = f"telegram-bot-username:{digest}"
-    username = cache.get(key)
+    username = shared(lambda cache: cache.get(key))
     if username is None:
         me = _call("getMe")
         username = str(me.get("username") or "") if isinstance(me, dict) else ""
         if not username:
             raise ChatError("Telegram did not say the bot's username")
-        cache.set(key, username, USERNAME_CACHE_SECONDS)
+        shared(lambda cache: cache.set(key, username, USERNAME_CACHE_SECONDS))
     return username

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
-from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -23,6 +22,7 @@ from rest_framework import serializers
 from chat import answers, slack, telegram
 from chat.serializers import SlackBlockActions, SlackViewSubmission, TelegramUpdate
 from ony.api.parsers import MAX_DEPTH, depth_exceeds
+from ony.cache import shared
 
 #: How long a seen request is remembered: past Slack's 5-minute signature window.
 REPLAY_WINDOW_SECONDS = 10 * 60
@@ -90,7 +90,7 @@ def _slack_payload(body: bytes) -> Any:
 
 def _first_time(key: str) -> bool:
     """Whether this request is new (remembered for the replay window, in the shared cache)."""
-    return cache.add(f"ony:chat-seen:{key}", 1, timeout=REPLAY_WINDOW_SECONDS)
+    return shared(lambda cache: cache.add(f"ony:chat-seen:{key}", 1, timeout=REPLAY_WINDOW_SECONDS))
 
 
 @post_only
@@ -155,7 +155,7 @@ def telegram_webhook(request: HttpRequest) -> HttpResponse:
         outcome = _telegram(update)
     except Exception:
         # Telegram resends what failed: that resend must not be taken for a replay.
-        cache.delete(f"ony:chat-seen:{seen}")
+        shared(lambda cache: cache.delete(f"ony:chat-seen:{seen}"))
         raise
     return JsonResponse({"ok": True, "code": outcome})
 

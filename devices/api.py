@@ -18,10 +18,10 @@ from devices import services
 from devices.authentication import DeviceTokenAuthentication, IsDevice, calling_device
 from ony.api.output import renderer
 from ony.api.schema import errors
-from ony.api.validation import validated
+from ony.api.validation import StrictSerializer, validated
 
 
-class EnrollInput(serializers.Serializer):
+class EnrollInput(StrictSerializer):
     token = serializers.CharField(max_length=200)
     name = serializers.CharField(max_length=100, required=False, default="device")
 

@@ -128,7 +128,18 @@ def touch(device: Device) -> None:
 
 
 def _locked(device: Device) -> Device:
-    return Device.objects.select_for_update(of=("self",)).select_related("org").get(pk=device.pk)
+    """``device`` afresh, locked for a change that is audited, in the one lock order.
+
+    The org's chain lock first (as every change that appends takes it), then the
+    row ``FOR NO KEY UPDATE``: a handoff being committed checks its foreign key
+    to this row at COMMIT, while holding the chain lock, and must not wait here.
+    """
+    audit.hold_chain(device.org_id)
+    return (
+        Device.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("org")
+        .get(pk=device.pk)
+    )
 
 
 @transaction.atomic

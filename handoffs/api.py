@@ -204,7 +204,13 @@ class HandoffVerdictApi(HandoffView):
 
     @extend_schema(
         summary="Wait for the verdict (device long-poll)",
-        parameters=[OpenApiParameter("wait", int, description="Seconds to wait, 0 to 30.")],
+        parameters=[
+            OpenApiParameter(
+                "wait",
+                {"type": "integer", "minimum": 0, "maximum": services.MAX_WAIT_SECONDS},
+                description="Seconds to wait, 0 to 30.",
+            )
+        ],
         responses={
             200: HandoffOutput,
             202: OpenApiResponse(HandoffOutput, description="Still pending."),

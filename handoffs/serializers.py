@@ -8,12 +8,13 @@ from typing import Any
 from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
-from rest_framework.exceptions import ErrorDetail, ValidationError
+from rest_framework.exceptions import ValidationError
 
 from handoffs import progress
 from handoffs.models import Status
 from handoffs.taxonomy import ACTION_NAME
 from ony.api.output import BlankAsNullField, UtcTimeField, renderer
+from ony.api.validation import StrictSerializer
 from ony.phone import no_phone_number
 
 
@@ -48,22 +49,6 @@ def text(max_length: int, *, required: bool = True, **kwargs: Any) -> StrictChar
         validators=[exact_text, *kwargs.pop("validators", [])],
         **kwargs,
     )
-
-
-class StrictSerializer(serializers.Serializer):
-    """Refuses fields it does not know (``unknown_field``) instead of ignoring them."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise ValidationError(
-                    {
-                        name: [ErrorDetail("Unknown field.", code="unknown_field")]
-                        for name in unknown
-                    }
-                )
-        return super().to_internal_value(data)
 
 
 class HandoffInput(StrictSerializer):

@@ -364,20 +364,23 @@ RECHECK_SECONDS = 1.0
 
 
 def _wait(device: Device, handoff: Handoff, request_id: str, wait: float) -> Handoff:
-    with wakeup.waiting(handoff.public_id) as decided:
+    """Wait for a wake-up, then read the handoff again; until decided or ``wait`` is over.
+
+    A wake-up is a decision (published after its commit), or the process's
+    listener losing or regaining Redis: a decision published meanwhile was
+    lost, so every wake-up is followed by a read. Without pub/sub, a decision
+    in another process would go unheard: the waiter looks every second.
+    """
+    with wakeup.waiting(handoff.public_id) as woken:
         handoff = for_device(device, request_id)  # registered first: nothing slips by
         until_deadline = (handoff.deadline - timezone.now()).total_seconds()
         ends = time.monotonic() + max(0.0, min(wait, until_deadline + 0.05))
         while handoff.status == Status.PENDING and (left := ends - time.monotonic()) > 0:
             _release_connection()
-            if wakeup.listening():
-                decided.wait(left)  # a decision anywhere wakes it
-                break
-            # No pub/sub: a decision in another process would go unheard. Look.
-            if decided.wait(min(left, RECHECK_SECONDS)):
-                break
+            woken.wait(left if wakeup.listening() else min(left, RECHECK_SECONDS))
+            woken.clear()  # before the read: a wake-up after it is not missed
             handoff = for_device(device, request_id)
-    return for_device(device, request_id)
+    return handoff
 
 
 def _release_connection() -> None:

@@ -18,8 +18,10 @@ from contextlib import contextmanager, suppress
 
 import redis
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache.backends.base import BaseCache
 from prometheus_client import Gauge
+
+from ony.cache import shared
 
 logger = logging.getLogger(__name__)
 CHANNEL_PREFIX = "ony:handoff:"
@@ -60,6 +62,13 @@ class Waiters:
         for event in events:
             event.set()
 
+    def wake_all(self) -> None:
+        """Wake every waiter of this process, to look at the database again."""
+        with self._lock:
+            events = [event for events in self._events.values() for event in events]
+        for event in events:
+            event.set()
+
     def count(self) -> int:
         with self._lock:
             return sum(len(events) for events in self._events.values())
@@ -86,11 +95,15 @@ class RedisListener:
                 for message in pubsub.listen():
                     if message["type"] == "psubscribe":
                         self.ready.set()
+                        # Decisions published while it was away were lost: look again.
+                        waiters.wake_all()
                     elif message["type"] == "pmessage":
                         waiters.wake(message["channel"].decode()[len(CHANNEL_PREFIX) :])
             except redis.RedisError:
-                # Waiters time out and re-read the database meanwhile; try again shortly.
+                # Until it is back, waiters re-read the database every second: wake
+                # the ones already waiting for a message so that they start doing so.
                 self.ready.clear()
+                waiters.wake_all()
                 logger.warning("wake-up listener lost Redis; reconnecting")
                 time.sleep(1)
 
@@ -156,20 +169,29 @@ def wait_slot(device_pk: int, limit: int) -> Iterator[bool]:
     limit holds across web workers. Slots are given back when the block ends.
     """
     key = f"ony:waits:{device_pk}"
-    cache.add(key, 0, timeout=WAIT_SLOT_TTL_SECONDS)
-    try:
-        held = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=WAIT_SLOT_TTL_SECONDS)
-        held = 1
-    granted = held <= limit
-    if granted:
-        # Only a granted slot keeps the count alive: slots leaked by a dead
-        # process would otherwise be kept for ever by a device that keeps
-        # asking (and being refused).
-        cache.touch(key, WAIT_SLOT_TTL_SECONDS)
+
+    def take(cache: BaseCache) -> bool:
+        cache.add(key, 0, timeout=WAIT_SLOT_TTL_SECONDS)
+        try:
+            held = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.add(key, 1, timeout=WAIT_SLOT_TTL_SECONDS)
+            held = 1
+        if held <= limit:
+            # Only a granted slot keeps the count alive: slots leaked by a dead
+            # process would otherwise be kept for ever by a device that keeps
+            # asking (and being refused).
+            cache.touch(key, WAIT_SLOT_TTL_SECONDS)
+            return True
+        return False
+
+    def give_back(cache: BaseCache) -> None:
+        # Missing (expired, or counted on the other side of a Redis outage): nothing to give back.
+        with suppress(ValueError):
+            cache.decr(key)
+
+    granted = shared(take)
     try:
         yield granted
     finally:
-        with suppress(ValueError):  # expired meanwhile: nothing to give back
-            cache.decr(key)
+        shared(give_back)

@@ -1,5 +1,7 @@
 """Fixed-window counters in the cache (Redis in production), shared by every process.
 
+While Redis is down they count in each process instead (``ony.cache.shared``).
+
 ``allow`` counts one event under ``key`` in the current window and says
 whether it is within the limit; ``first_refusal`` lets a caller record a
 refusal once per window rather than once per refused request.
@@ -10,7 +12,9 @@ from __future__ import annotations
 import time
 from typing import NamedTuple
 
-from django.core.cache import cache
+from django.core.cache.backends.base import BaseCache
+
+from ony.cache import shared
 
 PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 
@@ -36,14 +40,19 @@ def _window_key(key: str, rate: Rate) -> str:
 def allow(key: str, rate: Rate) -> bool:
     """Count one event for ``key``; whether it is within ``rate`` in this window."""
     window_key = _window_key(key, rate)
-    cache.add(window_key, 0, timeout=rate.seconds * 2)
-    try:
-        return cache.incr(window_key) <= rate.limit
-    except ValueError:  # the key expired between add and incr: a new window
-        cache.add(window_key, 1, timeout=rate.seconds * 2)
-        return True
+
+    def count(cache: BaseCache) -> bool:
+        cache.add(window_key, 0, timeout=rate.seconds * 2)
+        try:
+            return cache.incr(window_key) <= rate.limit
+        except ValueError:  # the key expired between add and incr: a new window
+            cache.add(window_key, 1, timeout=rate.seconds * 2)
+            return True
+
+    return shared(count)
 
 
 def first_refusal(key: str, rate: Rate) -> bool:
     """True once per window for ``key``: to record a refusal once, not for every request."""
-    return cache.add(_window_key(f"{key}:refused", rate), 1, timeout=rate.seconds * 2)
+    window_key = _window_key(f"{key}:refused", rate)
+    return shared(lambda cache: cache.add(window_key, 1, timeout=rate.seconds * 2))

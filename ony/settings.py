@@ -234,7 +234,7 @@ CELERY_BEAT_SCHEDULE = {
     # Expire pending handoffs whose own expiry task was lost (a worker was down).
     "handoff-deadlines": {"task": "handoffs.expire_overdue", "schedule": 30.0},
     # Start the calls about handoffs whose own task was lost (the broker was down).
-    "telephony-resume": {"task": "telephony.resume_escalations", "schedule": 30.0},
+    "telephony-resume": {"task": "telephony.resume_escalations", "schedule": 10.0},
     # Scrub payloads and prune call and chat details past each org's retention.
     "retention": {"task": "lifecycle.apply_retention", "schedule": 86400.0},
 }
@@ -349,6 +349,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
+        "ony.api.schema.document_refused_characters",
         "ony.api.schema.close_response_objects",
     ],
     "ENUM_NAME_OVERRIDES": {

@@ -71,7 +71,7 @@ def start_calling(handoff: Handoff) -> None:
 
 #: How long a handoff routed to the phone may wait for its first call attempt
 #: before the sweep starts the escalation itself (its own task was lost).
-UNSTARTED_AFTER = timedelta(seconds=30)
+UNSTARTED_AFTER = timedelta(seconds=10)
 
 
 def resume_escalations() -> int:
@@ -194,7 +194,15 @@ def _on_another_call(member: Membership) -> bool:
     same_line = Q(user_id=member.user_id)
     if member.phone:
         same_line |= Q(phone=member.phone)
-    locked = Membership.objects.select_for_update(of=("self",)).filter(same_line).order_by("pk")
+    # FOR NO KEY UPDATE: it serializes escalations against each other, but lets a
+    # transaction that holds the chain lock take its foreign-key checks on these
+    # rows at commit (Django's are deferred); FOR UPDATE waited for them there,
+    # while this transaction waited for the chain lock: a deadlock.
+    locked = (
+        Membership.objects.select_for_update(of=("self",), no_key=True)
+        .filter(same_line)
+        .order_by("pk")
+    )
     line_ids = list(locked.values_list("pk", flat=True))
     return CallAttempt.objects.filter(member_id__in=line_ids).keeping_busy().exists()
 

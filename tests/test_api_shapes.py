@@ -130,6 +130,7 @@ class ApiShapeTests(OnyTestCase):
         self.walk_handoffs()
         self.walk_team()
         self.walk_export()
+        self.walk_refused_characters()
         documented = {
             (method, path, status)
             for path, operations in self.paths.items()
@@ -306,6 +307,13 @@ class ApiShapeTests(OnyTestCase):
         self.assertIn("+1 *** *** 0102", [m["phone"] for m in listed["results"]])
         self.call("get", members, 404, path="/api/v1/orgs/globex/members", client=session)
         self.call("get", members, 403, path=at)
+
+    def walk_refused_characters(self) -> None:
+        """A NUL character in the query is refused before any view, on every operation."""
+        for template, operations in self.paths.items():
+            path = template.replace("{request_id}", "req_x").replace("{slug}", "acme")
+            for method in operations:
+                self.call(method, template, 400, path=path + "?q=%00", **self.device_auth())
 
     def walk_export(self) -> None:
         export = "/api/v1/export"

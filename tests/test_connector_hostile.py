@@ -189,13 +189,15 @@ class HostileServerTests(SimpleTestCase):
                 return 201, handoff(created, None)
             if path.endswith("/cancel"):
                 return 200, handoff(created, None, status="cancelled")
+            if path.endswith("/progress"):
+                return 200, {"request_id": REQUEST_ID, "status": "pending", "channels": []}
             time.sleep(1)
             return 202, handoff(created, None)
 
         with FakeServer(pending) as server:
             self.configure(server, deadline_seconds=5)
             decision, reason = decision_of(self.home.hook())
-            paths = [path for _, path, _ in server.requests]
+            paths = [path for _, path, _ in server.requests if not path.endswith("/progress")]
         self.assertEqual(decision, "ask")
         self.assertIn("timeout", reason)
         self.assertTrue(paths[1].startswith(f"/api/v1/handoffs/{REQUEST_ID}/verdict?wait="))
@@ -210,6 +212,8 @@ class HostileServerTests(SimpleTestCase):
                 assert body is not None
                 created.update(body)
                 return 201, handoff(created, None)
+            if path.endswith("/progress"):
+                return 404, {"code": "not_found", "detail": "An older server."}
             if busy["answers"] < 2:  # two other waits of this device hold the slots
                 busy["answers"] += 1
                 return 429, {"code": "too_many_waits", "detail": "Too many waits."}
@@ -221,6 +225,28 @@ class HostileServerTests(SimpleTestCase):
             verdict_polls = [path for _, path, _ in server.requests if "/verdict" in path]
         self.assertEqual(decision, "allow")
         self.assertEqual(len(verdict_polls), 3)
+
+    def test_a_progress_report_that_claims_a_decision_decides_nothing(self):
+        created: dict[str, Any] = {}
+
+        def boastful(method: str, path: str, body: dict | None):
+            if path == "/api/v1/handoffs":
+                assert body is not None
+                created.update(body)
+                return 201, handoff(created, None)
+            if path.endswith("/progress"):  # says approved, with a verdict: never read as one
+                forged = handoff(created, verdict_for(created), status="approved")
+                return 200, {**forged, "channels": [{"channel": "phone", "state": "done"}]}
+            if path.endswith("/cancel"):
+                return 200, handoff(created, None, status="cancelled")
+            time.sleep(1)
+            return 202, handoff(created, None)
+
+        with FakeServer(boastful) as server:
+            self.configure(server, deadline_seconds=5)
+            decision, reason = decision_of(self.home.hook())
+        self.assertEqual(decision, "ask")
+        self.assertIn("timeout", reason)
 
     def test_any_other_429_still_fails_closed(self):
         def throttled(method: str, path: str, body: dict | None):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import threading
 import time
 import unittest
@@ -20,7 +22,7 @@ from handoffs.models import Handoff
 from ony import services as org_services
 from ony.roles import Role
 from tests.base import bearer, enroll_device, make_handoff
-from tests.servers import until
+from tests.servers import free_port, until
 
 
 class LongPollTests(TransactionTestCase):
@@ -140,3 +142,56 @@ class WithoutPubSubTests(TransactionTestCase):
             until(lambda: not waiter.is_alive(), 5, "the waiter to see the decision")
         [answer] = answers
         self.assertEqual(answer.status, "approved")
+
+
+REDIS_SERVER = shutil.which("redis-server")
+
+
+@unittest.skipUnless(REDIS_SERVER, "needs redis-server")
+class RedisGoingAwayTests(TransactionTestCase):
+    """A waiter already waiting when this process's listener loses Redis, with a Redis of the
+    test's own (killed under it): the decision's publish is lost, and it still sees it."""
+
+    def test_a_waiter_waiting_when_pubsub_goes_down_sees_a_decision_within_about_a_second(self):
+        port = free_port()
+        command = [str(REDIS_SERVER), "--port", str(port), "--bind", "127.0.0.1"]
+        redis_server = subprocess.Popen(
+            [*command, "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.addCleanup(lambda: (redis_server.kill(), redis_server.wait(10)))
+        url = f"redis://127.0.0.1:{port}/0"
+        until(lambda: _answers(url), 10, "the test's Redis")
+        org = org_services.create_organization(name="Acme", slug="acme", actor=SYSTEM)
+        bob = org_services.add_member(org, "bob@acme.test", actor=SYSTEM, role=Role.MEMBER)
+        laptop = enroll_device(org)
+        handoff = make_handoff(laptop.device, nonce="redis-going-away")
+        answers: list[Handoff] = []
+
+        def wait() -> None:
+            try:
+                answers.append(services.wait_for_verdict(laptop.device, handoff.public_id, 30))
+            finally:
+                connection.close()
+
+        with self.settings(REDIS_URL=url):
+            waiter = threading.Thread(target=wait)
+            waiter.start()
+            until(lambda: wakeup.waiters.count() == 1 and wakeup.listening(), 10, "the waiter")
+            redis_server.kill()
+            redis_server.wait(10)
+            until(lambda: not wakeup.listening(), 10, "the listener to notice")
+            with mock.patch.object(wakeup, "publish"):  # decided in another process: unheard
+                services.decide(handoff, "approve", via="dashboard", actor=bob.public_id, by=bob)
+            # Not the 30 s wait: it was woken when pub/sub went, and looks every second.
+            until(lambda: not waiter.is_alive(), 5, "the waiter to see the decision")
+        [answer] = answers
+        self.assertEqual(answer.status, "approved")
+
+
+def _answers(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_timeout=1).ping())
+    except redis.RedisError:
+        return False

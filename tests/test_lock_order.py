@@ -9,14 +9,17 @@ circle (PostgreSQL would break it with "deadlock detected": a 500).
 from __future__ import annotations
 
 import threading
+import time
 import unittest
 from collections.abc import Callable
 
-from django.db import connection
+from django.db import connection, transaction
 from django.test import TransactionTestCase
 
+from audit import services as audit
 from audit.events import SYSTEM
 from audit.verification import verify_org
+from devices import services as devices
 from handoffs import services as handoffs
 from handoffs.models import Handoff, Status
 from ony import services as org_services
@@ -91,3 +94,68 @@ class LockOrderTests(TransactionTestCase):
         self.assertEqual(Handoff.objects.filter(status=Status.PENDING).count(), 0)
         self.assertEqual(CallAttempt.objects.filter(status=CallStatus.IN_PROGRESS).count(), 0)
         self.assertTrue(verify_org(org).result.ok)
+
+    def test_an_escalation_and_a_commit_that_checks_a_members_row_do_not_deadlock(self):
+        """Django's foreign keys are checked at COMMIT (deferred), after the chain lock is
+        taken: an escalation holding the approver's row must not block that check, since it
+        waits for the chain lock next (the stress run found this one)."""
+        org = org_services.create_organization(name="Acme", slug="acme", actor=SYSTEM)
+        bob = org_services.add_member(
+            org, "bob@acme.test", actor=SYSTEM, role=Role.MEMBER, phone="+14155550102"
+        )
+        device = enroll_device(org).device
+        handoff = make_handoff(device, "db.migrate")
+        row_locked, errors = threading.Event(), []
+
+        def escalation() -> None:
+            try:
+                with transaction.atomic():
+                    telephony._on_another_call(bob)  # locks Bob's row, as call_next does
+                    row_locked.set()
+                    time.sleep(0.5)  # the other transaction reaches its COMMIT meanwhile
+                    audit.hold_chain(org)  # as call_next's audit.append does next
+            except BaseException as exc:
+                errors.append(exc)
+                row_locked.set()
+
+        def chained_insert() -> None:
+            try:
+                with transaction.atomic():
+                    audit.hold_chain(org)
+                    CallAttempt.objects.create(org=org, handoff=handoff, member=bob)
+                    row_locked.wait(10)
+                # COMMIT checks the member foreign key here, with the chain lock held.
+            except BaseException as exc:
+                errors.append(exc)
+
+        run_together(escalation, chained_insert)
+        self.assertEqual(errors, [])
+        self.assertEqual(CallAttempt.objects.filter(member=bob).count(), 1)
+
+    def test_freezing_a_device_while_its_request_commits_does_not_deadlock(self):
+        org = org_services.create_organization(name="Acme", slug="acme", actor=SYSTEM)
+        device = enroll_device(org).device
+        started, errors = threading.Event(), []
+
+        def create() -> None:
+            try:
+                with transaction.atomic():
+                    make_handoff(device, "test.run")  # holds the chain lock until COMMIT
+                    started.wait(10)
+                    time.sleep(0.5)  # the freeze locks what it locks meanwhile
+                # COMMIT checks the handoff's foreign key to the device here.
+            except BaseException as exc:
+                errors.append(exc)
+
+        def freeze() -> None:
+            try:
+                started.set()
+                devices.freeze(device, actor=SYSTEM, reason="test")
+            except BaseException as exc:
+                errors.append(exc)
+
+        run_together(create, freeze)
+        self.assertEqual(errors, [])
+        device.refresh_from_db()
+        self.assertIsNotNone(device.frozen_at)
+        self.assertEqual(Handoff.objects.filter(device=device).count(), 1)

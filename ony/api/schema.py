@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.extensions import (
+    OpenApiAuthenticationExtension,
+    OpenApiSerializerExtension,
+)
 from drf_spectacular.utils import OpenApiResponse
 
 from ony.api.errors import ErrorSerializer
@@ -36,6 +40,35 @@ def split_codes(text: str) -> list[str]:
     return [code.strip() for code in re.split(r",\s*(?![^()]*\))", text) if code.strip()]
 
 
+#: What the request checks before every view refuse (``ony.middleware``), on any path.
+REFUSED_BEFORE_ANY_VIEW = "invalid_characters"
+
+
+def document_refused_characters(result: dict, **kwargs: object) -> dict:
+    """drf-spectacular post-processing: every operation lists 400 ``invalid_characters``.
+
+    ``ony.middleware.refuse_nul_characters`` answers so for a NUL character in
+    the path or the query of any request, before the view is reached.
+    """
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            if "400" in responses:
+                if REFUSED_BEFORE_ANY_VIEW not in split_codes(responses["400"]["description"]):
+                    responses["400"]["description"] += f", {REFUSED_BEFORE_ANY_VIEW}"
+                continue
+            error = {"$ref": "#/components/schemas/Error"}
+            refused = {
+                "content": {"application/json": {"schema": error}},
+                "description": f"code: {REFUSED_BEFORE_ANY_VIEW}",
+            }
+            statuses = list(responses.items())
+            at = next((i for i, (status, _) in enumerate(statuses) if status > "400"), None)
+            statuses.insert(len(statuses) if at is None else at, ("400", refused))
+            operation["responses"] = dict(statuses)
+    return result
+
+
 def close_response_objects(result: dict, **kwargs: object) -> dict:
     """drf-spectacular post-processing: no response object carries keys it does not list.
 
@@ -64,6 +97,21 @@ def close_response_objects(result: dict, **kwargs: object) -> dict:
                 node.setdefault("additionalProperties", False)
             pending.extend(value for key, value in node.items() if key != "$ref")
     return result
+
+
+class ClosedInput(OpenApiSerializerExtension):
+    """Request bodies are closed objects (``additionalProperties: false``).
+
+    ``StrictSerializer``, which reads every JSON body, refuses a field it does
+    not know (400 ``unknown_field``); the schema says so, for each input.
+    """
+
+    target_class = "ony.api.validation.StrictSerializer"
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        return {**schema, "additionalProperties": False}
 
 
 def _document_scheme(target: str, name: str, definition: dict[str, str]) -> None:

@@ -94,13 +94,15 @@ def riskiest(parts: Sequence[Classification]) -> Classification | None:
 
 
 def clean(text: str, limit: int = MAX_TARGET) -> str:
-    """Text fit for the server: NFC, no control characters, no credentials in URLs, bounded.
+    """Text fit for the server: NFC, no control characters or lone surrogates, no
+    credentials in URLs, bounded.
 
     The server refuses a target with a phone number in it (targets reach the
     audit chain), so a leading ``+`` before a run of digits is dropped.
     """
     text = unicodedata.normalize("NFC", text)
-    text = "".join(ch if unicodedata.category(ch) != "Cc" else " " for ch in text)
+    # Control characters, and lone surrogates (a JSON "\ud800" escape), which are not text.
+    text = "".join(ch if unicodedata.category(ch) not in ("Cc", "Cs") else " " for ch in text)
     text = USERINFO.sub("", text)
     text = PHONE_LIKE.sub("", text)
     text = " ".join(text.split())

@@ -47,7 +47,13 @@ def classify_tool(tool_name: str, tool_input: Any, context: Context) -> Classifi
         server, _, tool = tool_name[5:].partition("__")
         return Classification("mcp.call", clean(f"{server}/{tool}" if tool else server))
     name = re.sub(r"[^a-z0-9]+", "_", re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", tool_name).lower())
-    return Classification(f"tool.{name.strip('_') or 'unnamed'}", clean(tool_name))
+    # An action name the server takes: each part starts with a letter, 100 characters at most.
+    name = re.sub(r"^[^a-z]+", "", name)[:MAX_TOOL_NAME].rstrip("_")
+    return Classification(f"tool.{name or 'unnamed'}", clean(tool_name))
+
+
+#: The longest ``<name>`` in ``tool.<name>`` (the tool's full name is the target).
+MAX_TOOL_NAME = 64
 
 
 #: Claude Code's own bookkeeping: a plan, a to-do list, a question to the user,

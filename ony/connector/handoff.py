@@ -85,10 +85,12 @@ class Outcome(
 
 
 def text(value: str, limit: int) -> str:
-    """Text the server accepts: NFC, no control characters but newline and tab, bounded."""
+    """Text the server accepts: NFC, no control characters but newline and tab, no lone
+    surrogates, bounded."""
     value = unicodedata.normalize("NFC", value)
     value = "".join(
-        ch if ch in "\n\t" or unicodedata.category(ch) != "Cc" else "\ufffd" for ch in value
+        ch if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs") else "\ufffd"
+        for ch in value
     )
     if len(value) > limit:
         value = value[: limit - 40] + f"\n[... {len(value) - limit + 40} characters cut]"

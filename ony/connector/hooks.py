@@ -159,7 +159,14 @@ class BadInput(Exception):
 
 
 def tool_request(agent: str, raw: bytes, config: settings.Config) -> Request:
-    """The handoff to ask for, from the PreToolUse JSON on stdin."""
+    """The handoff to ask for, from the PreToolUse JSON on stdin (``BadInput`` if none)."""
+    try:
+        return _tool_request(agent, raw, config)
+    except RecursionError:  # JSON nested too deeply to read, or to write back as the payload
+        raise BadInput("stdin is nested too deeply") from None
+
+
+def _tool_request(agent: str, raw: bytes, config: settings.Config) -> Request:
     try:
         call = json.loads(raw)
     except ValueError:
@@ -178,19 +185,19 @@ def tool_request(agent: str, raw: bytes, config: settings.Config) -> Request:
     found = classify.classify_tool(tool_name, tool_input, context)
     label = AGENTS[agent]
     session = call.get("session_id")
-    session = session if isinstance(session, str) and session else agent
+    session = classify.clean(session, 128) if isinstance(session, str) else ""
     payload = None
     if config.attach_payload:
         payload = text(raw_command(tool_input) or json.dumps(tool_input), MAX_PAYLOAD_CHARS)
     return Request(
         action=found.action,
-        target=found.target,
+        target=found.target or "(none)",  # a blank target is refused
         title=classify.clean(f"{label} {tool_name}: {found.action} {found.target}"),
         summary=classify.clean(
             f"{label} wants to use {tool_name} in {os.path.basename(context.cwd)}"
         ),
         payload=payload,
-        agent_session_id=classify.clean(session, 128),
+        agent_session_id=session or agent,  # the server needs one: blank is refused
     )
 
 

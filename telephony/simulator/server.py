@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from socketserver import ThreadingMixIn
 from typing import Any
 from urllib.parse import parse_qs
-from wsgiref.simple_server import WSGIServer, make_server
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from django.template.loader import render_to_string
 
@@ -68,3 +68,19 @@ def application(simulator: Simulator, key: str) -> Callable[..., Iterable[bytes]
 
 def serve(simulator: Simulator, host: str, port: int, key: str) -> ThreadingServer:
     return make_server(host, port, application(simulator, key), server_class=ThreadingServer)
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def quiet_server(simulator: Simulator, port: int, key: str) -> ThreadingServer:
+    """The simulator on 127.0.0.1:``port`` without a line per request (for load tests)."""
+    return make_server(
+        "127.0.0.1",
+        port,
+        application(simulator, key),
+        server_class=ThreadingServer,
+        handler_class=_Quiet,
+    )

@@ -1,0 +1,41 @@
+"""The shared cache (Redis in production), with a stand-in of this process while it is down.
+
+Rate windows, wait slots and replay marks live in the shared cache so every
+process counts the same. When Redis cannot be reached, ``shared`` answers
+from a cache of this process rather than failing the request: limits then
+hold per process (looser for a while, never absent), and nothing answers
+500 for it. A warning says so, at most once a minute per process.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.core.cache import cache
+from django.core.cache.backends.base import BaseCache
+from django.core.cache.backends.locmem import LocMemCache
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: This process's stand-in, used only while the shared cache fails.
+LOCAL = LocMemCache("ony-shared-cache-stand-in", {"OPTIONS": {"MAX_ENTRIES": 10000}})
+WARN_EVERY_SECONDS = 60.0
+_last_warning = 0.0
+
+
+def shared(operation: Callable[[BaseCache], T]) -> T:
+    """``operation`` on the shared cache, or on this process's stand-in if Redis fails."""
+    try:
+        return operation(cache)
+    except RedisError as exc:
+        global _last_warning
+        if time.monotonic() - _last_warning > WARN_EVERY_SECONDS:
+            _last_warning = time.monotonic()
+            logger.warning("the shared cache is unreachable (%s); counting in this process", exc)
+        return operation(LOCAL)
