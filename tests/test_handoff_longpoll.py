@@ -7,6 +7,7 @@ import subprocess
 import threading
 import time
 import unittest
+from collections.abc import Callable
 from datetime import timedelta
 from unittest import mock
 
@@ -17,9 +18,12 @@ from django.test import Client, SimpleTestCase, TransactionTestCase
 from django.utils import timezone
 
 from audit.events import SYSTEM
+from devices.models import Device
+from devices.services import Enrolled
 from handoffs import services, wakeup
 from handoffs.models import Handoff
 from ony import services as org_services
+from ony.models import Membership
 from ony.roles import Role
 from tests.base import bearer, enroll_device, make_handoff
 from tests.servers import free_port, until
@@ -118,17 +122,9 @@ class WithoutPubSubTests(TransactionTestCase):
     """Redis down: no wake-up crosses processes, so a waiter looks at the database itself."""
 
     def test_a_decision_nobody_could_publish_is_seen_within_about_a_second(self):
-        org = org_services.create_organization(name="Acme", slug="acme", actor=SYSTEM)
-        bob = org_services.add_member(org, "bob@acme.test", actor=SYSTEM, role=Role.MEMBER)
-        laptop = enroll_device(org)
-        handoff = make_handoff(laptop.device, nonce="no-pubsub-nonce")
+        bob, laptop, handoff = acme_waiting("no-pubsub-nonce")
         answers: list[Handoff] = []
-
-        def wait() -> None:
-            try:
-                answers.append(services.wait_for_verdict(laptop.device, handoff.public_id, 30))
-            finally:
-                connection.close()
+        wait = waiting_for(laptop.device, handoff, answers)
 
         with (
             mock.patch.object(wakeup, "listening", return_value=False),
@@ -163,17 +159,9 @@ class RedisGoingAwayTests(TransactionTestCase):
         self.addCleanup(lambda: (redis_server.kill(), redis_server.wait(10)))
         url = f"redis://127.0.0.1:{port}/0"
         until(lambda: _answers(url), 10, "the test's Redis")
-        org = org_services.create_organization(name="Acme", slug="acme", actor=SYSTEM)
-        bob = org_services.add_member(org, "bob@acme.test", actor=SYSTEM, role=Role.MEMBER)
-        laptop = enroll_device(org)
-        handoff = make_handoff(laptop.device, nonce="redis-going-away")
+        bob, laptop, handoff = acme_waiting("redis-going-away")
         answers: list[Handoff] = []
-
-        def wait() -> None:
-            try:
-                answers.append(services.wait_for_verdict(laptop.device, handoff.public_id, 30))
-            finally:
-                connection.close()
+        wait = waiting_for(laptop.device, handoff, answers)
 
         with self.settings(REDIS_URL=url):
             waiter = threading.Thread(target=wait)
@@ -188,6 +176,26 @@ class RedisGoingAwayTests(TransactionTestCase):
             until(lambda: not waiter.is_alive(), 5, "the waiter to see the decision")
         [answer] = answers
         self.assertEqual(answer.status, "approved")
+
+
+def acme_waiting(nonce: str) -> tuple[Membership, Enrolled, Handoff]:
+    """Acme with Bob (who decides) and a device's pending request."""
+    org = org_services.create_organization(name="Acme", slug="acme", actor=SYSTEM)
+    bob = org_services.add_member(org, "bob@acme.test", actor=SYSTEM, role=Role.MEMBER)
+    laptop = enroll_device(org)
+    return bob, laptop, make_handoff(laptop.device, nonce=nonce)
+
+
+def waiting_for(device: Device, handoff: Handoff, answers: list[Handoff]) -> Callable[[], None]:
+    """A thread's body: wait up to 30 s for ``handoff``'s verdict, into ``answers``."""
+
+    def wait() -> None:
+        try:
+            answers.append(services.wait_for_verdict(device, handoff.public_id, 30))
+        finally:
+            connection.close()
+
+    return wait
 
 
 def _answers(url: str) -> bool:

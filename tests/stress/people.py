@@ -31,16 +31,13 @@ SCRIPT = [
 ]
 
 
-class Phones:
-    def __init__(
-        self, simulator: Simulator, authenticators: dict[str, TOTPDevice], seed: int
-    ) -> None:
-        self.simulator = simulator
-        self.authenticators = authenticators
+class Person:
+    """Someone acting in a thread of their own (``watch``) from ``start`` until ``stop``;
+    ``done`` counts what they did."""
+
+    def __init__(self, seed: int) -> None:
         self.rng = random.Random(seed)
         self.done: Counter[str] = Counter()
-        self.seen: set[str] = set()
-        self.lock = threading.Lock()
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self.watch, daemon=True)
 
@@ -49,7 +46,21 @@ class Phones:
 
     def stop(self) -> None:
         self.stopped.set()
-        self.thread.join(10)
+        self.thread.join(20)
+
+    def watch(self) -> None:
+        raise NotImplementedError
+
+
+class Phones(Person):
+    def __init__(
+        self, simulator: Simulator, authenticators: dict[str, TOTPDevice], seed: int
+    ) -> None:
+        super().__init__(seed)
+        self.simulator = simulator
+        self.authenticators = authenticators
+        self.seen: set[str] = set()
+        self.lock = threading.Lock()
 
     def watch(self) -> None:
         while not self.stopped.wait(0.1):
@@ -96,24 +107,14 @@ class Phones:
         return str(device.totp().token()).zfill(device.digits)
 
 
-class Dashboard:
+class Dashboard(Person):
     """Every ``every`` seconds, a member of each org decides one pending high-risk request."""
 
     def __init__(
         self, urls: list[str], tokens: dict[str, str], seed: int, every: float = 2.0
     ) -> None:
+        super().__init__(seed)
         self.urls, self.tokens, self.every = urls, tokens, every
-        self.rng = random.Random(seed)
-        self.done: Counter[str] = Counter()
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self.watch, daemon=True)
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.stopped.set()
-        self.thread.join(20)
 
     def watch(self) -> None:
         while not self.stopped.wait(self.every):
