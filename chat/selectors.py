@@ -23,7 +23,7 @@ def handoff_section(handoff: Handoff) -> dict[str, Any]:
     return {"chat_messages": messages_about(handoff), "handoff": handoff}
 
 
-def chat_progress(handoff: Handoff) -> progress.Report | None:
+def chat_progress(handoff: Handoff) -> progress.Reach | None:
     """How far the chat messages about ``handoff`` got; ``None`` when its risk is not sent to chat.
 
     ``people`` is how many approvers have a linked chat account on a
@@ -45,4 +45,4 @@ def chat_progress(handoff: Handoff) -> progress.Report | None:
         state = progress.NOBODY
     else:
         state = progress.WAITING
-    return progress.report("chat", state, people, contacted)
+    return progress.Reach(state, people, contacted)

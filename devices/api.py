@@ -19,6 +19,13 @@ from devices.authentication import DeviceTokenAuthentication, IsDevice, calling_
 from ony.api.output import renderer
 from ony.api.schema import errors
 from ony.api.validation import StrictSerializer, validated
+from ony.cache import SharedCache
+
+
+class EnrollThrottle(ScopedRateThrottle):
+    """DRF's scoped throttle, counting in this process while Redis is down (``ony.cache``)."""
+
+    cache = SharedCache()  # type: ignore[assignment] # DRF uses its get and set only
 
 
 class EnrollInput(StrictSerializer):
@@ -83,7 +90,7 @@ class EnrollApi(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [EnrollThrottle]
     throttle_scope = "enroll"
 
     @extend_schema(

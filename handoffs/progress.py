@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Any, NamedTuple, TypedDict
 
 from handoffs.models import Handoff, Status
 
@@ -26,6 +26,14 @@ class Report(TypedDict):
     state: str
     people: int
     contacted: int
+
+
+class Reach(NamedTuple):
+    """Where a handoff stands on one channel: ``state`` and two counts."""
+
+    state: str
+    people: int = 0
+    contacted: int = 0
 
 
 #: Channel states: reaching people now, between attempts, nobody to reach,
@@ -44,8 +52,8 @@ STATES = (CALLING, SENT, WAITING, NOBODY, DONE, OPEN)
 @dataclass(frozen=True)
 class Channel:
     name: str
-    #: The channel's report on a handoff; ``None`` when the handoff does not use it.
-    report: Callable[[Handoff], Report | None]
+    #: Where a handoff stands on the channel; ``None`` when the handoff does not use it.
+    reach: Callable[[Handoff], Reach | None]
 
 
 CHANNELS: list[Channel] = []
@@ -57,8 +65,8 @@ def register(channel: Channel) -> None:
         CHANNELS.append(channel)
 
 
-def report(channel: str, state: str, people: int = 0, contacted: int = 0) -> Report:
-    return {"channel": channel, "state": state, "people": people, "contacted": contacted}
+def _report(channel: str, reach: Reach) -> Report:
+    return {"channel": channel, **reach._asdict()}  # type: ignore[typeddict-item]
 
 
 def for_handoff(handoff: Handoff) -> dict[str, Any]:
@@ -69,8 +77,10 @@ def for_handoff(handoff: Handoff) -> dict[str, Any]:
     channels: list[Report] = []
     if handoff.decided_via != "policy":
         for channel in CHANNELS:
-            if (found := channel.report(handoff)) is not None:
-                channels.append(found)
-        state = OPEN if handoff.status == Status.PENDING else DONE
-        channels.append(report("dashboard", state))
+            if (reach := channel.reach(handoff)) is not None:
+                channels.append(_report(channel.name, reach))
+        # Anyone who may decide can, in the dashboard: no count to give.
+        channels.append(
+            _report("dashboard", Reach(OPEN if handoff.status == Status.PENDING else DONE))
+        )
     return {"request_id": handoff.public_id, "status": handoff.status, "channels": channels}

@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import logging
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
@@ -20,8 +19,9 @@ import redis
 from django.conf import settings
 from django.core.cache.backends.base import BaseCache
 from prometheus_client import Gauge
+from redis.exceptions import RedisError
 
-from ony.cache import shared
+from ony.cache import shared_on
 
 logger = logging.getLogger(__name__)
 CHANNEL_PREFIX = "ony:handoff:"
@@ -83,29 +83,40 @@ class RedisListener:
     def __init__(self, url: str) -> None:
         self.url = url
         self.ready = threading.Event()
+        self.stopped = threading.Event()
+        self._pubsub: redis.client.PubSub | None = None
         self._thread = threading.Thread(target=self._run, name="ony-wakeup", daemon=True)
         self._thread.start()
 
+    def stop(self) -> None:
+        """End the thread (tests; a process's listener lives as long as the process)."""
+        self.stopped.set()
+        if self._pubsub is not None:
+            with suppress(redis.RedisError, OSError):
+                self._pubsub.close()
+        self._thread.join(5)
+
     def _run(self) -> None:
-        while True:
+        while not self.stopped.is_set():
             try:
-                client = redis.Redis.from_url(self.url)
-                pubsub = client.pubsub(ignore_subscribe_messages=False)
-                pubsub.psubscribe(CHANNEL_PREFIX + "*")
-                for message in pubsub.listen():
+                self._pubsub = redis.Redis.from_url(self.url).pubsub()
+                self._pubsub.psubscribe(CHANNEL_PREFIX + "*")
+                for message in self._pubsub.listen():
                     if message["type"] == "psubscribe":
                         self.ready.set()
                         # Decisions published while it was away were lost: look again.
                         waiters.wake_all()
                     elif message["type"] == "pmessage":
                         waiters.wake(message["channel"].decode()[len(CHANNEL_PREFIX) :])
-            except redis.RedisError:
-                # Until it is back, waiters re-read the database every second: wake
-                # the ones already waiting for a message so that they start doing so.
-                self.ready.clear()
-                waiters.wake_all()
-                logger.warning("wake-up listener lost Redis; reconnecting")
-                time.sleep(1)
+            except (redis.RedisError, OSError, AttributeError):
+                # (AttributeError: redis-py's connection, closed by ``stop`` mid-read.)
+                if self.ready.is_set():
+                    # Until it is back, waiters re-read the database every second:
+                    # wake the ones already waiting for a message so that they do.
+                    self.ready.clear()
+                    waiters.wake_all()
+                    logger.warning("wake-up listener lost Redis; reconnecting")
+                self.stopped.wait(1)
 
 
 _listener: RedisListener | None = None
@@ -117,8 +128,13 @@ def _ensure_listener() -> None:
     if not settings.REDIS_URL:
         return
     with _listener_lock:
-        if _listener is None or _listener.url != settings.REDIS_URL:
-            _listener = RedisListener(settings.REDIS_URL)
+        if _listener is not None and _listener.url == settings.REDIS_URL:
+            return  # connected or not: waiters re-read while it is not
+        if _listener is not None:
+            _listener.stop()
+        _listener = RedisListener(settings.REDIS_URL)
+    # Only a new listener is waited for (and not for long): while Redis is down
+    # a wait must not pay this on every request.
     _listener.ready.wait(LISTENER_READY_TIMEOUT)
 
 
@@ -185,13 +201,11 @@ def wait_slot(device_pk: int, limit: int) -> Iterator[bool]:
             return True
         return False
 
-    def give_back(cache: BaseCache) -> None:
-        # Missing (expired, or counted on the other side of a Redis outage): nothing to give back.
-        with suppress(ValueError):
-            cache.decr(key)
-
-    granted = shared(take)
+    granted, counted_on = shared_on(take)
     try:
         yield granted
     finally:
-        shared(give_back)
+        # Back where it was counted: expired meanwhile, or that cache (Redis) gone since,
+        # and there is nothing to give back (the count expires by itself).
+        with suppress(ValueError, RedisError):
+            counted_on.decr(key)

@@ -3,8 +3,9 @@
 Rate windows, wait slots and replay marks live in the shared cache so every
 process counts the same. When Redis cannot be reached, ``shared`` answers
 from a cache of this process rather than failing the request: limits then
-hold per process (looser for a while, never absent), and nothing answers
-500 for it. A warning says so, at most once a minute per process.
+hold per process (looser for a while, never absent), replay marks are
+remembered per process, and nothing answers 500 for it. A warning says so,
+at most once a minute per process.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.core.cache import cache
 from django.core.cache.backends.base import BaseCache
@@ -29,13 +30,29 @@ WARN_EVERY_SECONDS = 60.0
 _last_warning = 0.0
 
 
-def shared(operation: Callable[[BaseCache], T]) -> T:
-    """``operation`` on the shared cache, or on this process's stand-in if Redis fails."""
+def shared_on(operation: Callable[[BaseCache], T]) -> tuple[T, BaseCache]:
+    """``operation`` on the shared cache, or on this process's stand-in if Redis fails;
+    with the cache that answered (to undo the operation on the same one)."""
     try:
-        return operation(cache)
+        return operation(cache), cache
     except RedisError as exc:
         global _last_warning
         if time.monotonic() - _last_warning > WARN_EVERY_SECONDS:
             _last_warning = time.monotonic()
             logger.warning("the shared cache is unreachable (%s); counting in this process", exc)
-        return operation(LOCAL)
+        return operation(LOCAL), LOCAL
+
+
+def shared(operation: Callable[[BaseCache], T]) -> T:
+    """``operation`` on the shared cache, or on this process's stand-in if Redis fails."""
+    return shared_on(operation)[0]
+
+
+class SharedCache:
+    """The ``get``/``set`` of a cache, through ``shared``: for DRF's throttles (``cache =``)."""
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return shared(lambda c: c.get(key, default))
+
+    def set(self, key: str, value: Any, timeout: Any = None) -> None:
+        shared(lambda c: c.set(key, value, timeout))

@@ -190,6 +190,9 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "ony",
+            # A Redis that cannot be reached fails fast, so requests go on
+            # counting in their process (ony/cache.py) rather than hanging.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
         }
     }
 else:

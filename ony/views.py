@@ -16,21 +16,25 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 def readyz(request: HttpRequest) -> JsonResponse:
-    """The database and the cache answer: 200, else 503 naming what failed."""
-    failed = []
+    """Whether this node can serve: 503 without its database; 200 otherwise.
+
+    Without the shared cache (Redis) a node still serves (``ony.cache`` counts
+    in the process, waiters re-read the database), so a load balancer must not
+    take every node out while Redis restarts: it answers 200 with ``status:
+    degraded`` and names the cache.
+    """
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
     except Exception:
-        failed.append("database")
+        return JsonResponse({"status": "unavailable", "failed": ["database"]}, status=503)
     try:
         cache.set("ony:readyz", "1", timeout=5)
-        if cache.get("ony:readyz") != "1":
-            failed.append("cache")
+        cache_ok = cache.get("ony:readyz") == "1"
     except Exception:
-        failed.append("cache")
-    if failed:
-        return JsonResponse({"status": "unavailable", "failed": failed}, status=503)
+        cache_ok = False
+    if not cache_ok:
+        return JsonResponse({"status": "degraded", "failed": ["cache"]})
     return JsonResponse({"status": "ok"})
 
 

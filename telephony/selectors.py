@@ -32,29 +32,31 @@ def approvers(org_id: int) -> list[Membership]:
     return [member for member in members if member.callable]
 
 
-def phone_progress(handoff: Handoff) -> progress.Report | None:
+def phone_progress(handoff: Handoff) -> progress.Reach | None:
     """How far the calls about ``handoff`` got; ``None`` when its risk is not phoned.
 
     ``people`` is how many approvers the escalation can phone now (none with
-    no provider), ``contacted`` how many calls were placed.
+    no provider), ``contacted`` how many calls the provider placed (an
+    attempt saved but not yet placed, during a round's pause say, is waiting).
     """
     if handoff.org.route(handoff.risk) not in PHONE_ROUTES:
         return None
     people = len(approvers(handoff.org_id)) if provider() is not None else 0
-    statuses = list(
+    attempts = list(
         CallAttempt.objects.for_org(handoff.org_id)
         .filter(handoff=handoff)
-        .values_list("status", flat=True)
+        .values_list("status", "call_sid")
     )
+    placed = [status for status, call_sid in attempts if call_sid]
     if handoff.status != Status.PENDING:
         state = progress.DONE
-    elif any(status not in ENDED for status in statuses):
+    elif any(status not in ENDED for status in placed):
         state = progress.CALLING
     elif people == 0:
         state = progress.NOBODY
     else:
         state = progress.WAITING
-    return progress.report("phone", state, people, len(statuses))
+    return progress.Reach(state, people, len(placed))
 
 
 #: Where a call's code sits in the URLs Ony gives the provider.

@@ -77,7 +77,7 @@ UNSTARTED_AFTER = timedelta(seconds=10)
 def resume_escalations() -> int:
     """Start the calls about handoffs whose first call was never placed; how many.
 
-    Beat, every half minute: a pending handoff routed to the phone, within its
+    Beat, every 10 seconds: a pending handoff routed to the phone, within its
     deadline, with no call attempt at all ``UNSTARTED_AFTER`` after it was
     created lost the task that starts its calls (the broker was down when it
     committed). ``call_next`` locks the handoff and is a no-op for one that
@@ -137,6 +137,9 @@ def call_next(handoff_id: int) -> CallAttempt | None:
         handoff = handoffs.locked_if_waiting(handoff_id)
         if handoff is None:
             return None
+        # The chain before the approvers' rows (``_on_another_call``), as member
+        # changes take them: the handoff, the chain, then rows, like ``decide``.
+        audit.hold_chain(handoff.org_id)
         attempts = CallAttempt.objects.for_org(handoff.org_id).filter(handoff=handoff)
         if attempts.open().exists():
             return None

@@ -163,6 +163,7 @@ class RedisGoingAwayTests(TransactionTestCase):
         answers: list[Handoff] = []
         wait = waiting_for(laptop.device, handoff, answers)
 
+        self.addCleanup(forget_listener)  # it would go on reconnecting to the dead Redis
         with self.settings(REDIS_URL=url):
             waiter = threading.Thread(target=wait)
             waiter.start()
@@ -196,6 +197,13 @@ def waiting_for(device: Device, handoff: Handoff, answers: list[Handoff]) -> Cal
             connection.close()
 
     return wait
+
+
+def forget_listener() -> None:
+    """Stop this process's wake-up listener; the next wait starts one for its own Redis."""
+    if wakeup._listener is not None:
+        wakeup._listener.stop()
+        wakeup._listener = None
 
 
 def _answers(url: str) -> bool:

@@ -96,34 +96,33 @@ class LockOrderTests(TransactionTestCase):
         self.assertTrue(verify_org(org).result.ok)
 
     def test_an_escalation_and_a_commit_that_checks_a_members_row_do_not_deadlock(self):
-        """Django's foreign keys are checked at COMMIT (deferred), after the chain lock is
-        taken: an escalation holding the approver's row must not block that check, since it
-        waits for the chain lock next (the stress run found this one)."""
+        """Django's foreign keys are checked at COMMIT (deferred), with the chain lock held:
+        an escalation's lock on the approver's row must not block that check (the stress
+        run found this one)."""
         org = org_services.create_organization(name="Acme", slug="acme", actor=SYSTEM)
         bob = org_services.add_member(
             org, "bob@acme.test", actor=SYSTEM, role=Role.MEMBER, phone="+14155550102"
         )
         device = enroll_device(org).device
         handoff = make_handoff(device, "db.migrate")
-        row_locked, errors = threading.Event(), []
+        holding, errors = threading.Event(), []
 
         def escalation() -> None:
             try:
+                holding.wait(10)  # the other transaction holds the chain lock
                 with transaction.atomic():
                     telephony._on_another_call(bob)  # locks Bob's row, as call_next does
-                    row_locked.set()
-                    time.sleep(0.5)  # the other transaction reaches its COMMIT meanwhile
-                    audit.hold_chain(org)  # as call_next's audit.append does next
+                    audit.hold_chain(org)  # and then the chain, as its audit.append does
             except BaseException as exc:
                 errors.append(exc)
-                row_locked.set()
 
         def chained_insert() -> None:
             try:
                 with transaction.atomic():
                     audit.hold_chain(org)
                     CallAttempt.objects.create(org=org, handoff=handoff, member=bob)
-                    row_locked.wait(10)
+                    holding.set()
+                    time.sleep(0.5)  # the escalation locks Bob's row meanwhile
                 # COMMIT checks the member foreign key here, with the chain lock held.
             except BaseException as exc:
                 errors.append(exc)
@@ -132,16 +131,52 @@ class LockOrderTests(TransactionTestCase):
         self.assertEqual(errors, [])
         self.assertEqual(CallAttempt.objects.filter(member=bob).count(), 1)
 
+    def test_calls_and_changes_to_the_approver_being_called_never_deadlock(self):
+        org = org_services.create_organization(name="Acme", slug="acme", actor=SYSTEM)
+        alice = org_services.add_member(org, "alice@acme.test", actor=SYSTEM, role=Role.ADMIN)
+        bob = org_services.add_member(
+            org, "bob@acme.test", actor=SYSTEM, role=Role.MEMBER, phone="+14155550102",
+            oncall_order=1,
+        )  # fmt: skip
+        device = enroll_device(org).device
+        pending = [make_handoff(device, "db.migrate") for _ in range(ROUNDS)]
+        errors: list[BaseException] = []
+        barrier = threading.Barrier(2)
+
+        def calls() -> None:
+            barrier.wait()
+            for handoff in pending:
+                try:
+                    telephony.call_next(handoff.pk)
+                    CallAttempt.objects.filter(handoff=handoff).update(status=CallStatus.COMPLETED)
+                except BaseException as exc:
+                    errors.append(exc)
+
+        def phone_changes() -> None:
+            barrier.wait()
+            for n in range(ROUNDS):
+                try:
+                    org_services.update_member(
+                        bob, actor=alice.public_id, phone=f"+1415555010{n % 2}"
+                    )
+                except BaseException as exc:
+                    errors.append(exc)
+
+        with self.settings(ONY_TELEPHONY_SIMULATOR=True):  # a provider: calls are placed
+            run_together(calls, phone_changes)
+        self.assertEqual(errors, [])
+        self.assertEqual(CallAttempt.objects.filter(member=bob).count(), ROUNDS)
+
     def test_freezing_a_device_while_its_request_commits_does_not_deadlock(self):
         org = org_services.create_organization(name="Acme", slug="acme", actor=SYSTEM)
         device = enroll_device(org).device
-        started, errors = threading.Event(), []
+        holding, errors = threading.Event(), []
 
         def create() -> None:
             try:
                 with transaction.atomic():
                     make_handoff(device, "test.run")  # holds the chain lock until COMMIT
-                    started.wait(10)
+                    holding.set()
                     time.sleep(0.5)  # the freeze locks what it locks meanwhile
                 # COMMIT checks the handoff's foreign key to the device here.
             except BaseException as exc:
@@ -149,7 +184,7 @@ class LockOrderTests(TransactionTestCase):
 
         def freeze() -> None:
             try:
-                started.set()
+                holding.wait(10)
                 devices.freeze(device, actor=SYSTEM, reason="test")
             except BaseException as exc:
                 errors.append(exc)

@@ -35,6 +35,10 @@ if TYPE_CHECKING:
 __all__ = ["RANK", "Classification", "Context", "classify_shell", "classify_tool", "clean"]
 
 
+#: The longest ``<name>`` in ``tool.<name>`` (the tool's full name is the target).
+MAX_TOOL_NAME = 64
+
+
 def classify_tool(tool_name: str, tool_input: Any, context: Context) -> Classification:
     """The action and target of one Claude Code or Codex tool call."""
     fields = tool_input if isinstance(tool_input, dict) else {}
@@ -50,10 +54,6 @@ def classify_tool(tool_name: str, tool_input: Any, context: Context) -> Classifi
     # An action name the server takes: each part starts with a letter, 100 characters at most.
     name = re.sub(r"^[^a-z]+", "", name)[:MAX_TOOL_NAME].rstrip("_")
     return Classification(f"tool.{name or 'unnamed'}", clean(tool_name))
-
-
-#: The longest ``<name>`` in ``tool.<name>`` (the tool's full name is the target).
-MAX_TOOL_NAME = 64
 
 
 #: Claude Code's own bookkeeping: a plan, a to-do list, a question to the user,

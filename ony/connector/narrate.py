@@ -35,7 +35,7 @@ def channel_line(report: dict[str, Any]) -> str | None:
         }.get(str(state))
     if channel == "chat":
         return {
-            "sent": f"chat: sent to {plural(contacted, 'approver')}",
+            "sent": f"chat: {plural(contacted, 'message')} sent to {plural(people, 'approver')}",
             "waiting": f"chat: {plural(people, 'approver')} will get a message",
             "nobody": "chat: no approver on call has linked a chat account",
         }.get(str(state))

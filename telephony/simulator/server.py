@@ -66,21 +66,16 @@ def application(simulator: Simulator, key: str) -> Callable[..., Iterable[bytes]
     return app
 
 
-def serve(simulator: Simulator, host: str, port: int, key: str) -> ThreadingServer:
-    return make_server(host, port, application(simulator, key), server_class=ThreadingServer)
+def serve(
+    simulator: Simulator, host: str, port: int, key: str, *, quiet: bool = False
+) -> ThreadingServer:
+    """The simulator on ``host:port``; ``quiet``: no line per request (load tests)."""
+    handler = _Quiet if quiet else WSGIRequestHandler
+    return make_server(
+        host, port, application(simulator, key), server_class=ThreadingServer, handler_class=handler
+    )
 
 
 class _Quiet(WSGIRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
-
-
-def quiet_server(simulator: Simulator, port: int, key: str) -> ThreadingServer:
-    """The simulator on 127.0.0.1:``port`` without a line per request (for load tests)."""
-    return make_server(
-        "127.0.0.1",
-        port,
-        application(simulator, key),
-        server_class=ThreadingServer,
-        handler_class=_Quiet,
-    )

@@ -152,10 +152,11 @@ def chains(report: Report, env: dict[str, str]) -> None:
 def server_errors(report: Report, logs: list[Path], faults: list[Fault]) -> None:
     """No 5xx, except while PostgreSQL refused the database (and just after)."""
     refused = [f for f in faults if f.name == "database refused"]
-    explained, unexplained = 0, []
+    explained, unexplained, read = 0, [], 0
     for log in logs:
         for line in log.read_text(errors="replace").splitlines():
             match = ACCESS.search(line)
+            read += match is not None
             if not match or not match.group(4).startswith("5"):
                 continue
             moment = datetime.strptime(match.group(1), "%d/%b/%Y:%H:%M:%S %z").timestamp()
@@ -165,10 +166,12 @@ def server_errors(report: Report, logs: list[Path], faults: list[Fault]) -> None
                 unexplained.append(f"{log.name}: {line.strip()[:160]}")
     report.figures["5xx_while_database_refused"] = explained
     report.figures["5xx_otherwise"] = len(unexplained)
+    if read == 0:
+        unexplained.append("no access line could be read: nothing was checked")
     report.check(
         "no 5xx but while PostgreSQL refused connections",
         unexplained,
-        f"{explained} while refused, {len(unexplained)} otherwise",
+        f"{read} requests logged: {explained} 5xx while refused, {len(unexplained)} otherwise",
     )
 
 

@@ -53,6 +53,7 @@ ENV = {
     "ONY_PHONE_HANDOFF_RATE": "60/minute",
     "CELERY_BEAT_SCHEDULE_FILENAME": str(WORK / "celerybeat-schedule"),
     "LOG_LEVEL": "WARNING",
+    "LOG_FORMAT": "plain",  # the checks read the access lines
 }
 ENV.pop("PROMETHEUS_MULTIPROC_DIR", None)
 

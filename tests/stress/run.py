@@ -30,7 +30,7 @@ from django.db import connections
 from handoffs.models import Handoff, Status
 from telephony.simulator import credentials
 from telephony.simulator.core import Simulator
-from telephony.simulator.server import quiet_server
+from telephony.simulator.server import serve
 from tests.stress import checks
 from tests.stress import cluster as parts
 from tests.stress.clients import Clients
@@ -106,7 +106,8 @@ def run(args: argparse.Namespace, cluster: parts.Cluster) -> Report:
     population = populate(args.orgs, max(1, args.clients // 2))
     connections.close_all()  # the faults cut it; the checks open a fresh one
     simulator = Simulator(credentials)
-    server = quiet_server(simulator, PORTS["simulator"], secrets.token_urlsafe(16))
+    key = secrets.token_urlsafe(16)
+    server = serve(simulator, "127.0.0.1", PORTS["simulator"], key, quiet=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     cluster.start()
     urls = {name: cluster.url(name) for name in cluster.ports}
