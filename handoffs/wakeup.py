@@ -108,8 +108,9 @@ class RedisListener:
                         waiters.wake_all()
                     elif message["type"] == "pmessage":
                         waiters.wake(message["channel"].decode()[len(CHANNEL_PREFIX) :])
-            except (redis.RedisError, OSError, AttributeError):
-                # (AttributeError: redis-py's connection, closed by ``stop`` mid-read.)
+            except Exception:  # the thread must outlive anything Redis does
+                # Not only RedisError: a connection cut mid-read can surface as
+                # ValueError or AttributeError from redis-py's buffers (or ``stop``).
                 if self.ready.is_set():
                     # Until it is back, waiters re-read the database every second:
                     # wake the ones already waiting for a message so that they do.
