@@ -73,8 +73,8 @@ class Generator:
         head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
         return f"POST {self.path} HTTP/1.1\r\n{head}\r\n".encode() + body
 
-    async def connection(self) -> Connection:
-        if self.idle:
+    async def connection(self, reuse: bool = True) -> Connection:
+        if reuse and self.idle:
             return self.idle.pop()
         self.opened += 1
         reader, writer = await asyncio.open_connection(self.host, self.port)
@@ -83,7 +83,13 @@ class Generator:
     async def one(self, n: int, due: float) -> None:
         try:
             conn = await self.connection()
-            status = await conn.exchange(self.request(n))
+            try:
+                status = await conn.exchange(self.request(n))
+            except (OSError, asyncio.IncompleteReadError):
+                # The server closed an idle keep-alive connection (gunicorn's
+                # keepalive): what any client does, once, on a new one.
+                conn = await self.connection(reuse=False)
+                status = await conn.exchange(self.request(n))
             self.idle.append(conn)
             if status >= 400:
                 self.failures[str(status)] = self.failures.get(str(status), 0) + 1
