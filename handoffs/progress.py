@@ -16,16 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NamedTuple, TypedDict
+from typing import Any, NamedTuple
 
 from handoffs.models import Handoff, Status
-
-
-class Report(TypedDict):
-    channel: str
-    state: str
-    people: int
-    contacted: int
 
 
 class Reach(NamedTuple):
@@ -65,8 +58,8 @@ def register(channel: Channel) -> None:
         CHANNELS.append(channel)
 
 
-def _report(channel: str, reach: Reach) -> Report:
-    return {"channel": channel, **reach._asdict()}  # type: ignore[typeddict-item]
+def _report(channel: str, reach: Reach) -> dict[str, Any]:
+    return {"channel": channel, **reach._asdict()}
 
 
 def for_handoff(handoff: Handoff) -> dict[str, Any]:
@@ -74,7 +67,7 @@ def for_handoff(handoff: Handoff) -> dict[str, Any]:
 
     A handoff the policy decided went to nobody: no channel reports on it.
     """
-    channels: list[Report] = []
+    channels: list[dict[str, Any]] = []
     if handoff.decided_via != "policy":
         for channel in CHANNELS:
             if (reach := channel.reach(handoff)) is not None:

@@ -21,7 +21,7 @@ from django.core.cache.backends.base import BaseCache
 from prometheus_client import Gauge
 from redis.exceptions import RedisError
 
-from ony.cache import shared_on
+from ony.cache import increment, shared_on
 
 logger = logging.getLogger(__name__)
 CHANNEL_PREFIX = "ony:handoff:"
@@ -188,13 +188,7 @@ def wait_slot(device_pk: int, limit: int) -> Iterator[bool]:
     key = f"ony:waits:{device_pk}"
 
     def take(cache: BaseCache) -> bool:
-        cache.add(key, 0, timeout=WAIT_SLOT_TTL_SECONDS)
-        try:
-            held = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=WAIT_SLOT_TTL_SECONDS)
-            held = 1
-        if held <= limit:
+        if increment(cache, key, WAIT_SLOT_TTL_SECONDS) <= limit:
             # Only a granted slot keeps the count alive: slots leaked by a dead
             # process would otherwise be kept for ever by a device that keeps
             # asking (and being refused).

@@ -48,6 +48,17 @@ def shared(operation: Callable[[BaseCache], T]) -> T:
     return shared_on(operation)[0]
 
 
+def increment(cache: BaseCache, key: str, timeout: int) -> int:
+    """Add one to the counter ``key`` in ``cache`` (made, living ``timeout`` s, if missing);
+    its new value."""
+    cache.add(key, 0, timeout=timeout)
+    try:
+        return cache.incr(key)
+    except ValueError:  # the key expired between add and incr: a new count
+        cache.add(key, 1, timeout=timeout)
+        return 1
+
+
 class SharedCache:
     """The ``get``/``set`` of a cache, through ``shared``: for DRF's throttles (``cache =``)."""
 

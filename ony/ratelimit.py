@@ -12,9 +12,7 @@ from __future__ import annotations
 import time
 from typing import NamedTuple
 
-from django.core.cache.backends.base import BaseCache
-
-from ony.cache import shared
+from ony.cache import increment, shared
 
 PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 
@@ -40,16 +38,7 @@ def _window_key(key: str, rate: Rate) -> str:
 def allow(key: str, rate: Rate) -> bool:
     """Count one event for ``key``; whether it is within ``rate`` in this window."""
     window_key = _window_key(key, rate)
-
-    def count(cache: BaseCache) -> bool:
-        cache.add(window_key, 0, timeout=rate.seconds * 2)
-        try:
-            return cache.incr(window_key) <= rate.limit
-        except ValueError:  # the key expired between add and incr: a new window
-            cache.add(window_key, 1, timeout=rate.seconds * 2)
-            return True
-
-    return shared(count)
+    return shared(lambda cache: increment(cache, window_key, rate.seconds * 2)) <= rate.limit
 
 
 def first_refusal(key: str, rate: Rate) -> bool:
